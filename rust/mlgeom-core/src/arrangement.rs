@@ -1,0 +1,297 @@
+//! Validated input: the box, the hyperplanes normalised to unit normals, and their coincidence classes.
+//!
+//! Plane ids used throughout the core: `0..2d` are the box faces (`2k`: x_k = lo_k, `2k+1`: x_k = hi_k,
+//! both with outward unit normals), `2d + g` is coincidence class `g` of the input hyperplanes.
+
+use crate::error::{Result, invalid};
+
+/// Relative tolerance of every geometric predicate. A point lies on a plane when its distance to the
+/// plane is at most `TOLERANCE_REL × (diagonal of the box)`.
+pub const TOLERANCE_REL: f64 = 1e-10;
+
+/// A class of input hyperplanes that are one geometric plane inside the box (equal up to scale and
+/// orientation, within the tolerance).
+#[derive(Clone, Debug)]
+pub struct CoincidenceClass {
+    /// Input hyperplane indices, ascending.
+    pub members: Vec<usize>,
+    /// `flipped[k]`: member k's normal points against the class normal.
+    pub flipped: Vec<bool>,
+}
+
+/// An arrangement of hyperplanes W x + c = 0 inside the box [lo, hi].
+#[derive(Clone, Debug)]
+pub struct Arrangement {
+    pub dim: usize,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    pub n_hyperplanes: usize,
+    /// Absolute tolerance (a distance).
+    pub tol: f64,
+    /// Unit normals of all planes (box faces then classes), row-major `n_planes × dim`.
+    pub normals: Vec<f64>,
+    /// Offsets: plane p is {x : normals[p]·x + offsets[p] = 0}.
+    pub offsets: Vec<f64>,
+    pub classes: Vec<CoincidenceClass>,
+    /// Hyperplanes with a zero normal (or so far away that their offset overflows): (index, bit).
+    pub constant_bits: Vec<(usize, bool)>,
+}
+
+impl Arrangement {
+    /// Validates and normalises `normals` (row-major m × d), `offsets` (m) and the box `lo`, `hi` (d).
+    pub fn new(normals: &[f64], offsets: &[f64], lo: &[f64], hi: &[f64]) -> Result<Self> {
+        let dim = lo.len();
+        if dim == 0 {
+            return invalid("the box has dimension 0; give lo and hi with at least one coordinate");
+        }
+        if hi.len() != dim {
+            return invalid(format!(
+                "lo has {dim} coordinates but hi has {}; give both with the same length",
+                hi.len()
+            ));
+        }
+        for k in 0..dim {
+            if !lo[k].is_finite() || !hi[k].is_finite() {
+                return invalid(format!("the box has a non-finite bound on axis {k}; use finite numbers"));
+            }
+            if lo[k] >= hi[k] {
+                return invalid(format!(
+                    "the box is empty or inverted on axis {k} (lo = {} >= hi = {}); need lo < hi",
+                    lo[k], hi[k]
+                ));
+            }
+        }
+        let m = offsets.len();
+        if normals.len() != m * dim {
+            return invalid(format!(
+                "normals must be an {m} × {dim} matrix (one row per offset, one column per box axis), got {} numbers",
+                normals.len()
+            ));
+        }
+        if let Some(i) = normals.iter().position(|v| !v.is_finite()) {
+            return invalid(format!("hyperplane {} has a non-finite normal (NaN or inf); remove or fix it", i / dim));
+        }
+        if let Some(j) = offsets.iter().position(|v| !v.is_finite()) {
+            return invalid(format!("hyperplane {j} has a non-finite offset (NaN or inf); remove or fix it"));
+        }
+        let diagonal = (0..dim).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
+        if !diagonal.is_finite() {
+            return invalid("the box is too large to measure in float64; rescale the input");
+        }
+        let tol = TOLERANCE_REL * diagonal;
+
+        let mut plane_normals = Vec::with_capacity((2 * dim + m) * dim);
+        let mut plane_offsets = Vec::with_capacity(2 * dim + m);
+        for k in 0..dim {
+            for (sign, bound) in [(-1.0, lo[k]), (1.0, hi[k])] {
+                let mut n = vec![0.0; dim];
+                n[k] = sign;
+                plane_normals.extend_from_slice(&n);
+                plane_offsets.push(-sign * bound);
+            }
+        }
+
+        let mut constant_bits = Vec::new();
+        let mut unit: Vec<(usize, Vec<f64>, f64)> = Vec::with_capacity(m);
+        for j in 0..m {
+            let w = &normals[j * dim..(j + 1) * dim];
+            let scale = w.iter().fold(0.0f64, |a, &v| a.max(v.abs()));
+            if scale == 0.0 {
+                if offsets[j] == 0.0 {
+                    return invalid(format!(
+                        "hyperplane {j} has a zero normal and a zero offset, so it is all of space; remove it"
+                    ));
+                }
+                constant_bits.push((j, offsets[j] > 0.0));
+                continue;
+            }
+            let norm = scale * w.iter().map(|v| (v / scale).powi(2)).sum::<f64>().sqrt();
+            let b = offsets[j] / norm;
+            if !b.is_finite() {
+                constant_bits.push((j, offsets[j] > 0.0));
+                continue;
+            }
+            unit.push((j, w.iter().map(|v| v / norm).collect(), b));
+        }
+        let classes = coincidence_classes(&unit, lo, hi, tol);
+        for class in &classes {
+            let (_, n, b) = &unit.iter().find(|u| u.0 == class.members[0]).expect("member exists");
+            let sign = if class.flipped[0] { -1.0 } else { 1.0 };
+            plane_normals.extend(n.iter().map(|v| sign * v));
+            plane_offsets.push(sign * b);
+        }
+        Ok(Self {
+            dim,
+            lo: lo.to_vec(),
+            hi: hi.to_vec(),
+            n_hyperplanes: m,
+            tol,
+            normals: plane_normals,
+            offsets: plane_offsets,
+            classes,
+            constant_bits,
+        })
+    }
+
+    pub fn n_planes(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Plane id of coincidence class `g`.
+    #[inline]
+    pub fn class_plane(&self, g: usize) -> usize {
+        2 * self.dim + g
+    }
+
+    #[inline]
+    pub fn normal(&self, p: usize) -> &[f64] {
+        &self.normals[p * self.dim..(p + 1) * self.dim]
+    }
+
+    /// Signed distance of `x` to plane `p`.
+    #[inline]
+    pub fn distance(&self, p: usize, x: &[f64]) -> f64 {
+        self.normal(p).iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.offsets[p]
+    }
+
+    pub fn box_volume(&self) -> f64 {
+        (0..self.dim).map(|k| self.hi[k] - self.lo[k]).product()
+    }
+
+    /// Upper bound on the number of cells (Buck: Σ_{k≤d} C(#classes, k)), saturating.
+    pub fn max_cells_bound(&self) -> usize {
+        let n = self.classes.len() as u128;
+        let mut total: u128 = 0;
+        let mut binom: u128 = 1;
+        for k in 0..=self.dim as u128 {
+            if k > n {
+                break;
+            }
+            total = total.saturating_add(binom);
+            binom = binom.saturating_mul(n - k) / (k + 1);
+        }
+        usize::try_from(total).unwrap_or(usize::MAX)
+    }
+}
+
+/// Groups unit hyperplanes (index, n, b) into classes that coincide inside the box: two planes coincide
+/// when their signed-distance functions differ by at most `tol` everywhere in the box (after orienting
+/// both canonically). Classes are ordered by their smallest member; the class normal is that member's.
+fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], tol: f64) -> Vec<CoincidenceClass> {
+    let dim = lo.len();
+    let centre: Vec<f64> = (0..dim).map(|k| 0.5 * (lo[k] + hi[k])).collect();
+    let half: Vec<f64> = (0..dim).map(|k| 0.5 * (hi[k] - lo[k])).collect();
+    let radius = half.iter().map(|h| h * h).sum::<f64>().sqrt();
+    let threshold = 0.5 / (dim as f64).sqrt();
+    // Canonical orientation: the first component of magnitude > 1/(2√d) is positive.
+    let canon: Vec<(Vec<f64>, f64, bool)> = unit
+        .iter()
+        .map(|(_, n, b)| {
+            let k = n.iter().position(|v| v.abs() > threshold).expect("a unit vector has a large component");
+            if n[k] < 0.0 {
+                (n.iter().map(|v| -v).collect(), -b, true)
+            } else {
+                (n.clone(), *b, false)
+            }
+        })
+        .collect();
+    // A generic direction: coincident planes have nearly equal keys, so only a window is compared.
+    let dir: Vec<f64> = (0..dim).map(|k| ((k + 2) as f64).sqrt().fract() + 0.1).collect();
+    let key = |(n, b, _): &(Vec<f64>, f64, bool)| {
+        let bc = n.iter().zip(&centre).map(|(a, c)| a * c).sum::<f64>() + b;
+        n.iter().zip(&dir).map(|(a, u)| a * u).sum::<f64>() + bc / radius
+    };
+    let keys: Vec<f64> = canon.iter().map(key).collect();
+    let mut order: Vec<usize> = (0..unit.len()).collect();
+    order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]).then(a.cmp(&b)));
+    let min_half = half.iter().cloned().fold(f64::INFINITY, f64::min);
+    let dir_l1: f64 = dir.iter().sum();
+    let window = 4.0 * tol * (dir_l1 / min_half + 1.0 / radius) + 1e-15;
+
+    let mut parent: Vec<usize> = (0..unit.len()).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (pos, &a) in order.iter().enumerate() {
+        for &b in &order[pos + 1..] {
+            if keys[b] - keys[a] > window {
+                break;
+            }
+            let (na, ba, _) = &canon[a];
+            let (nb, bb, _) = &canon[b];
+            // max over the box of |Δn·x + Δb| = |Δn·centre + Δb| + Σ |Δn_k| half_k
+            let mut at_centre = ba - bb;
+            let mut spread = 0.0;
+            for k in 0..dim {
+                let dn = na[k] - nb[k];
+                at_centre += dn * centre[k];
+                spread += dn.abs() * half[k];
+            }
+            if at_centre.abs() + spread <= tol {
+                let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+                parent[ra.max(rb)] = ra.min(rb);
+            }
+        }
+    }
+    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    for i in 0..unit.len() {
+        let r = find(&mut parent, i);
+        by_root.entry(r).or_default().push(i);
+    }
+    let mut classes: Vec<CoincidenceClass> = by_root
+        .into_values()
+        .map(|mut idx| {
+            idx.sort_by_key(|&i| unit[i].0);
+            let first_flip = canon[idx[0]].2;
+            CoincidenceClass {
+                members: idx.iter().map(|&i| unit[i].0).collect(),
+                flipped: idx.iter().map(|&i| canon[i].2 != first_flip).collect(),
+            }
+        })
+        .collect();
+    classes.sort_by_key(|c| c.members[0]);
+    classes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coincident_hyperplanes_form_one_class() {
+        // x = 0.5 three ways (scaled, flipped), and y = 0.5.
+        let w = [1.0, 0.0, -2.0, 0.0, 0.0, 1.0, 3.0, 0.0];
+        let c = [-0.5, 1.0, -0.5, -1.5];
+        let a = Arrangement::new(&w, &c, &[0.0, 0.0], &[1.0, 1.0]).unwrap();
+        assert_eq!(a.classes.len(), 2);
+        assert_eq!(a.classes[0].members, vec![0, 1, 3]);
+        assert_eq!(a.classes[0].flipped, vec![false, true, false]);
+        assert_eq!(a.classes[1].members, vec![2]);
+        assert_eq!(a.n_planes(), 4 + 2);
+    }
+
+    #[test]
+    fn bad_input_is_rejected() {
+        let b = |w: &[f64], c: &[f64], lo: &[f64], hi: &[f64]| Arrangement::new(w, c, lo, hi).is_err();
+        assert!(b(&[f64::NAN, 0.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));
+        assert!(b(&[1.0, 0.0], &[f64::INFINITY], &[0.0, 0.0], &[1.0, 1.0]));
+        assert!(b(&[0.0, 0.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));
+        assert!(b(&[1.0, 0.0], &[0.0], &[0.0, 1.0], &[1.0, 1.0]));
+        assert!(b(&[1.0, 0.0, 1.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));
+        assert!(b(&[], &[], &[], &[]));
+        let a = Arrangement::new(&[0.0, 0.0], &[2.0], &[0.0, 0.0], &[1.0, 1.0]).unwrap();
+        assert_eq!(a.constant_bits, vec![(0, true)]);
+    }
+
+    #[test]
+    fn buck_bound() {
+        let w: Vec<f64> = (0..10).flat_map(|i| [1.0, i as f64 * 0.1]).collect();
+        let c: Vec<f64> = (0..10).map(|i| -(i as f64) * 0.05).collect();
+        let a = Arrangement::new(&w, &c, &[0.0, 0.0], &[1.0, 1.0]).unwrap();
+        assert_eq!(a.max_cells_bound(), 1 + 10 + 45);
+    }
+}

@@ -1,0 +1,119 @@
+//! Bit sets: packed sign patterns of cells and small vertex sets of polytopes.
+
+/// Number of `u64` words that hold `n` bits.
+#[inline]
+pub fn words_for(n: usize) -> usize {
+    n.div_ceil(64)
+}
+
+/// Packed patterns store bit `j` in word `j / 64` at position `63 - j % 64`, so that comparing the
+/// words as integers orders patterns lexicographically by their "0101…" strings.
+#[inline]
+pub fn set_pattern_bit(words: &mut [u64], j: usize, value: bool) {
+    let mask = 1u64 << (63 - j % 64);
+    if value {
+        words[j / 64] |= mask;
+    } else {
+        words[j / 64] &= !mask;
+    }
+}
+
+/// Reads bit `j` of a packed pattern.
+#[inline]
+pub fn pattern_bit(words: &[u64], j: usize) -> bool {
+    words[j / 64] >> (63 - j % 64) & 1 == 1
+}
+
+/// A fixed-size set of small integers (vertex indices of one polytope).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VertexSet {
+    words: Vec<u64>,
+}
+
+impl VertexSet {
+    pub fn empty(n: usize) -> Self {
+        Self {
+            words: vec![0; words_for(n)],
+        }
+    }
+
+    pub fn full(n: usize) -> Self {
+        let mut s = Self::empty(n);
+        for i in 0..n {
+            s.insert(i);
+        }
+        s
+    }
+
+    #[inline]
+    pub fn insert(&mut self, i: usize) {
+        self.words[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    pub fn contains(&self, i: usize) -> bool {
+        self.words[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
+
+    pub fn intersection(&self, other: &Self) -> Self {
+        Self {
+            words: self.words.iter().zip(&other.words).map(|(a, b)| a & b).collect(),
+        }
+    }
+
+    pub fn is_subset(&self, other: &Self) -> bool {
+        self.words.iter().zip(&other.words).all(|(a, b)| a & !b == 0)
+    }
+
+    /// Indices in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(k, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let t = w.trailing_zeros() as usize;
+                w &= w - 1;
+                Some(k * 64 + t)
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_bits_order_lexicographically() {
+        let mut a = vec![0u64; 2];
+        let mut b = vec![0u64; 2];
+        set_pattern_bit(&mut a, 1, true); // "01..."
+        set_pattern_bit(&mut b, 0, true); // "10..."
+        assert!(a < b);
+        set_pattern_bit(&mut a, 70, true);
+        assert!(pattern_bit(&a, 70) && !pattern_bit(&a, 69));
+    }
+
+    #[test]
+    fn vertex_set_operations() {
+        let mut s = VertexSet::empty(130);
+        for i in [0, 5, 64, 129] {
+            s.insert(i);
+        }
+        let t = VertexSet::full(130);
+        assert_eq!(s.len(), 4);
+        assert!(s.is_subset(&t) && !t.is_subset(&s));
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 5, 64, 129]);
+        assert_eq!(s.intersection(&t), s);
+    }
+}

@@ -1,0 +1,14 @@
+//! mlgeom-core: exact partitions of a box by hyperplane arrangements, in pure Rust.
+//!
+//! The geometry follows Gajer & Ravel, "The Geometry of Machine Learning Models" (arXiv 2508.02080):
+//! the cells a model cuts its input box into, their volumes, the (d−1)-volumes of the facets where two
+//! cells meet, and the dihedral angles at the ridges.
+
+pub mod arrangement;
+pub mod bits;
+pub mod error;
+pub mod measure;
+pub mod polytope;
+
+pub use arrangement::{Arrangement, TOLERANCE_REL};
+pub use error::{GeomError, Result};

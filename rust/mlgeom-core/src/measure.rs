@@ -1,0 +1,293 @@
+//! Volumes, centroids, facet areas, ridge volumes and dihedral angles of one cell, by the recursive
+//! facet decomposition of Lasserre: vol_k(F) = (1/k) Σ_G h_G · vol_{k-1}(G) over the facets G of a
+//! k-face F, with h_G the distance from a point r inside F to G within aff(F). With r the mean of F's
+//! vertices every term is a pyramid with apex r, so centroids come out too: the pyramid over G has its
+//! centroid at c_G + (r − c_G)/(k+1).
+//!
+//! Faces are found combinatorially from the incidence sets: the (k−1)-faces of a k-face F are the
+//! maximal proper subsets F ∩ V(q) over planes q, where V(q) is the set of vertices on q.
+
+use crate::arrangement::Arrangement;
+use crate::bits::VertexSet;
+use crate::polytope::Polytope;
+
+/// A facet of a cell: the planes that contain it, its (d−1)-volume and outward unit normal.
+#[derive(Clone, Debug)]
+pub struct FacetPiece {
+    /// Every plane containing the facet (box faces and classes), ascending.
+    pub planes: Vec<u32>,
+    pub area: f64,
+    pub normal: Vec<f64>,
+}
+
+/// A ridge of a cell: the (d−2)-face where two of its facets meet.
+#[derive(Clone, Debug)]
+pub struct RidgePiece {
+    /// Indices into the cell's facet list, first < second.
+    pub facets: (usize, usize),
+    /// Every plane containing the ridge, ascending.
+    pub planes: Vec<u32>,
+    /// Interior dihedral angle θ = arccos(−n_a·n_b) of the cell (outward normals n_a, n_b).
+    pub angle: f64,
+    /// (d−2)-volume; 1 for d = 2 (a polygon vertex).
+    pub volume: f64,
+}
+
+/// Everything measured on one cell.
+#[derive(Clone, Debug)]
+pub struct CellGeometry {
+    pub volume: f64,
+    pub centroid: Vec<f64>,
+    pub facets: Vec<FacetPiece>,
+    pub ridges: Vec<RidgePiece>,
+}
+
+/// A face found during the recursion: its vertices and the planes that cut it out of its parent face.
+struct Face {
+    vertices: VertexSet,
+    cutting_planes: Vec<u32>,
+}
+
+struct CellContext<'a> {
+    poly: &'a Polytope,
+    arr: &'a Arrangement,
+    /// (plane id, vertices on it) for every plane through some vertex.
+    plane_sets: Vec<(u32, VertexSet)>,
+}
+
+impl CellContext<'_> {
+    /// The (k−1)-faces of the k-face with vertex set `face`.
+    fn subfaces(&self, face: &VertexSet, k: usize) -> Vec<Face> {
+        let mut cuts: Vec<(VertexSet, u32)> = self
+            .plane_sets
+            .iter()
+            .filter_map(|(q, on_q)| {
+                let t = face.intersection(on_q);
+                (t.len() >= k && t != *face).then_some((t, *q))
+            })
+            .collect();
+        cuts.sort();
+        let mut faces: Vec<Face> = Vec::new();
+        for (t, q) in cuts {
+            match faces.last_mut() {
+                Some(f) if f.vertices == t => f.cutting_planes.push(q),
+                _ => faces.push(Face {
+                    vertices: t,
+                    cutting_planes: vec![q],
+                }),
+            }
+        }
+        let maximal: Vec<bool> = (0..faces.len())
+            .map(|i| {
+                !faces
+                    .iter()
+                    .enumerate()
+                    .any(|(j, g)| j != i && faces[i].vertices.is_subset(&g.vertices))
+            })
+            .collect();
+        faces.into_iter().zip(maximal).filter_map(|(f, keep)| keep.then_some(f)).collect()
+    }
+
+    /// All planes that contain every vertex of `set`.
+    fn planes_containing(&self, set: &VertexSet) -> Vec<u32> {
+        self.plane_sets.iter().filter(|(_, s)| set.is_subset(s)).map(|(q, _)| *q).collect()
+    }
+
+    fn mean(&self, set: &VertexSet) -> Vec<f64> {
+        let d = self.poly.dim;
+        let mut c = vec![0.0; d];
+        let mut n = 0.0;
+        for i in set.iter() {
+            for (ck, vk) in c.iter_mut().zip(self.poly.vertex(i)) {
+                *ck += vk;
+            }
+            n += 1.0;
+        }
+        c.iter_mut().for_each(|v| *v /= n);
+        c
+    }
+
+    /// Picks the cutting plane of `sub` whose normal is best conditioned against the face's normal space
+    /// `basis`; returns (new basis vector, distance from `r` to the subface within the face).
+    fn height(&self, sub: &Face, basis: &[Vec<f64>], r: &[f64]) -> (Vec<f64>, f64) {
+        let mut best: Option<(Vec<f64>, f64, u32)> = None;
+        for &q in &sub.cutting_planes {
+            let mut u = self.arr.normal(q as usize).to_vec();
+            for e in basis {
+                let dot: f64 = u.iter().zip(e).map(|(a, b)| a * b).sum();
+                u.iter_mut().zip(e).for_each(|(a, b)| *a -= dot * b);
+            }
+            let norm = u.iter().map(|a| a * a).sum::<f64>().sqrt();
+            if best.as_ref().is_none_or(|b| norm > b.1) {
+                best = Some((u, norm, q));
+            }
+        }
+        let (mut u, norm, q) = best.expect("a subface has a cutting plane");
+        u.iter_mut().for_each(|a| *a /= norm);
+        let h = self.arr.distance(q as usize, r).abs() / norm;
+        (u, h)
+    }
+
+    /// (k-volume, centroid) of the k-face `face` whose normal space has orthonormal basis `basis`.
+    /// When `ridges` is given, its (k−1)-faces are reported there as (vertices, planes, volume).
+    fn measure_face(
+        &self,
+        face: &VertexSet,
+        k: usize,
+        basis: &mut Vec<Vec<f64>>,
+        mut ridges: Option<&mut Vec<(VertexSet, Vec<u32>, f64)>>,
+    ) -> (f64, Vec<f64>) {
+        if k == 0 {
+            let v = face.iter().next().expect("a vertex");
+            return (1.0, self.poly.vertex(v).to_vec());
+        }
+        if k == 1 && ridges.is_none() {
+            let ends: Vec<usize> = face.iter().collect();
+            let (a, b) = (self.poly.vertex(ends[0]), self.poly.vertex(ends[ends.len() - 1]));
+            let len = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+            return (len, a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect());
+        }
+        let r = self.mean(face);
+        let mut volume = 0.0;
+        let mut moment = vec![0.0; r.len()];
+        for sub in self.subfaces(face, k) {
+            let (u, h) = self.height(&sub, basis, &r);
+            basis.push(u);
+            let (sub_volume, sub_centroid) = self.measure_face(&sub.vertices, k - 1, basis, None);
+            basis.pop();
+            let pyramid = h * sub_volume / k as f64;
+            volume += pyramid;
+            for (m, (c, rr)) in moment.iter_mut().zip(sub_centroid.iter().zip(&r)) {
+                *m += pyramid * (c + (rr - c) / (k as f64 + 1.0));
+            }
+            if let Some(out) = ridges.as_deref_mut() {
+                let planes = self.planes_containing(&sub.vertices);
+                out.push((sub.vertices, planes, sub_volume));
+            }
+        }
+        let centroid = if volume > 0.0 {
+            moment.iter().map(|m| m / volume).collect()
+        } else {
+            r
+        };
+        (volume, centroid)
+    }
+}
+
+/// Measures one cell: volume, centroid, facets and (if `with_ridges`) ridges with dihedral angles.
+pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> CellGeometry {
+    let d = poly.dim;
+    let n = poly.n_vertices();
+    let mut pairs: Vec<(u32, usize)> = (0..n).flat_map(|i| poly.incidence_of(i).iter().map(move |&q| (q, i))).collect();
+    pairs.sort_unstable();
+    let mut plane_sets: Vec<(u32, VertexSet)> = Vec::new();
+    for (q, i) in pairs {
+        if plane_sets.last().is_none_or(|(p, _)| *p != q) {
+            plane_sets.push((q, VertexSet::empty(n)));
+        }
+        plane_sets.last_mut().expect("just pushed").1.insert(i);
+    }
+    let ctx = CellContext { poly, arr, plane_sets };
+    let all = VertexSet::full(n);
+    let r = poly.vertex_mean();
+
+    let mut volume = 0.0;
+    let mut moment = vec![0.0; d];
+    let mut facets = Vec::new();
+    let mut facet_sets = Vec::new();
+    let mut ridge_candidates: Vec<(usize, VertexSet, Vec<u32>, f64)> = Vec::new();
+    for (index, facet) in ctx.subfaces(&all, d).into_iter().enumerate() {
+        let q = facet.cutting_planes[0] as usize;
+        let signed = arr.distance(q, &r);
+        let sign = if signed < 0.0 { 1.0 } else { -1.0 };
+        let normal: Vec<f64> = arr.normal(q).iter().map(|v| sign * v).collect();
+        let mut basis = vec![normal.clone()];
+        let mut found = Vec::new();
+        let want_ridges = with_ridges && d >= 2;
+        let (area, facet_centroid) = ctx.measure_face(&facet.vertices, d - 1, &mut basis, want_ridges.then_some(&mut found));
+        let pyramid = signed.abs() * area / d as f64;
+        volume += pyramid;
+        for (m, (c, rr)) in moment.iter_mut().zip(facet_centroid.iter().zip(&r)) {
+            *m += pyramid * (c + (rr - c) / (d as f64 + 1.0));
+        }
+        ridge_candidates.extend(found.into_iter().map(|(set, planes, vol)| (index, set, planes, vol)));
+        facets.push(FacetPiece {
+            planes: ctx.planes_containing(&facet.vertices),
+            area,
+            normal,
+        });
+        facet_sets.push(facet.vertices);
+    }
+    let mut ridges = Vec::new();
+    for (a, set, planes, vol) in ridge_candidates {
+        let Some(b) = (0..facet_sets.len()).find(|&b| b != a && set.is_subset(&facet_sets[b])) else {
+            continue;
+        };
+        if a < b {
+            let dot: f64 = facets[a].normal.iter().zip(&facets[b].normal).map(|(x, y)| x * y).sum();
+            ridges.push(RidgePiece {
+                facets: (a, b),
+                planes,
+                angle: (-dot).clamp(-1.0, 1.0).acos(),
+                volume: vol,
+            });
+        }
+    }
+    let centroid = if volume > 0.0 { moment.iter().map(|m| m / volume).collect() } else { r };
+    CellGeometry {
+        volume,
+        centroid,
+        facets,
+        ridges,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit_cube(d: usize) -> (Polytope, Arrangement) {
+        let lo = vec![0.0; d];
+        let hi: Vec<f64> = (1..=d).map(|k| k as f64).collect();
+        (Polytope::cuboid(&lo, &hi), Arrangement::new(&[], &[], &lo, &hi).unwrap())
+    }
+
+    #[test]
+    fn boxes_have_the_right_measures() {
+        for d in 1..=5 {
+            let (p, a) = unit_cube(d);
+            let g = measure_cell(&p, &a, true);
+            let factorial: f64 = (1..=d).map(|k| k as f64).product();
+            assert!((g.volume - factorial).abs() < 1e-12, "d={d}: {}", g.volume);
+            assert_eq!(g.facets.len(), 2 * d);
+            for f in &g.facets {
+                let axis = f.normal.iter().position(|v| v.abs() == 1.0).unwrap();
+                assert!((f.area - factorial / (axis + 1) as f64).abs() < 1e-12);
+            }
+            for (k, c) in g.centroid.iter().enumerate() {
+                assert!((c - 0.5 * (k + 1) as f64).abs() < 1e-12);
+            }
+            let expected_ridges = if d >= 2 { 2 * d * (d - 1) } else { 0 };
+            assert_eq!(g.ridges.len(), expected_ridges);
+            for r in &g.ridges {
+                assert!((r.angle - std::f64::consts::FRAC_PI_2).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn simplex_corner_of_the_cube() {
+        let (cube, _) = unit_cube(3);
+        let a = Arrangement::new(&[1.0, 1.0, 1.0], &[-1.0], &[0.0; 3], &[1.0, 2.0, 3.0]).unwrap();
+        let d = cube.distances(a.normal(6), a.offsets[6]);
+        let (tet, _) = cube.split(6, &d, 1e-12);
+        let g = measure_cell(&tet, &a, true);
+        assert!((g.volume - 1.0 / 6.0).abs() < 1e-14);
+        assert_eq!((g.facets.len(), g.ridges.len()), (4, 6));
+        let slanted = g.facets.iter().find(|f| f.planes == vec![6]).unwrap();
+        assert!((slanted.area - 3f64.sqrt() / 2.0).abs() < 1e-14);
+        for c in &g.centroid {
+            assert!((c - 0.25).abs() < 1e-14);
+        }
+    }
+}
