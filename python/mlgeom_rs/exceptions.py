@@ -1,0 +1,48 @@
+"""The exception hierarchy of :mod:`mlgeom_rs`.
+
+Every error the package raises on purpose derives from :class:`MlgeomError`, so
+``except mlgeom_rs.MlgeomError`` catches them all. Bad input also derives from
+:class:`ValueError`, so code written against numpy/scipy conventions keeps working::
+
+    MlgeomError (Exception)
+    ├── InvalidInputError (also ValueError)  shapes, dtypes, NaN/inf, empty boxes, bad options
+    ├── TooManyCellsError                    the partition would exceed ``max_cells``
+    └── NumericalError                       floating-point trouble the tolerance could not absorb
+
+The native module ``mlgeom_rs._core`` imports this module and raises these classes by
+name, so the names are part of the binding contract. This module must not import
+``mlgeom_rs._core`` (that would be circular).
+"""
+
+from __future__ import annotations
+
+__all__ = ["InvalidInputError", "MlgeomError", "NumericalError", "TooManyCellsError"]
+
+
+class MlgeomError(Exception):
+    """Base class of every error raised by :mod:`mlgeom_rs`.
+
+    A panic inside the Rust core is caught at the binding boundary and raised as a
+    plain ``MlgeomError`` (never a ``BaseException`` that would escape ``except Exception``).
+    """
+
+
+class InvalidInputError(MlgeomError, ValueError):
+    """The input is malformed: wrong shape or dtype, NaN/inf, an empty or inverted box,
+    a hyperplane with zero normal and zero offset, or an out-of-range option.
+
+    Also a :class:`ValueError`, so ``except ValueError`` catches it.
+    """
+
+
+class TooManyCellsError(MlgeomError):
+    """The partition would have more cells than ``max_cells`` allows.
+
+    The message states the limit and how to raise it (pass a larger ``max_cells=``),
+    or suggests fewer hyperplanes / a smaller box.
+    """
+
+
+class NumericalError(MlgeomError):
+    """Floating-point trouble that the documented tolerance could not absorb
+    (for example, a cell whose computed volume is not positive)."""
