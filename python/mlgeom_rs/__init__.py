@@ -1,0 +1,48 @@
+"""mlgeom_rs: exact geometry of the partitions that machine-learning models cut their input into.
+
+A set of hyperplanes ``W @ x + c = 0`` (a linear layer, a linear classifier) cuts a box into
+convex cells, one per sign pattern. :func:`partition_hyperplanes` computes every cell with its
+volume, centroid and vertices, every facet with its area, normal and carrying hyperplane, and
+every ridge with its dihedral angle, in Rust. This is the partition whose nerve and Riemannian
+structure are studied in Gajer & Ravel, "The Geometry of Machine Learning Models"
+(arXiv 2508.02080); Figure 1 there is ``partition_hyperplanes([[1, 0], [0, 1]], [-0.3, -0.6],
+Box(0, 1, dim=2))``.
+
+Public API: :class:`Box`, :func:`partition_hyperplanes`, :class:`Partition`,
+:class:`FacetTable`, :class:`RidgeTable`, and the exceptions :class:`MlgeomError`,
+:class:`InvalidInputError`, :class:`TooManyCellsError`, :class:`NumericalError`.
+"""
+
+from __future__ import annotations
+
+# The exceptions come first: the native module looks them up in mlgeom_rs.exceptions.
+from . import exceptions
+from .exceptions import InvalidInputError, MlgeomError, NumericalError, TooManyCellsError
+
+try:
+    from . import _core
+except ImportError as _exc:  # pragma: no cover - only in a source tree without the build
+    raise ImportError(
+        "the native extension mlgeom_rs._core is missing; build it with "
+        "`maturin develop --profile dev-opt` (or `pip install .`) in the repository root"
+    ) from _exc
+
+from .box import Box
+from .partition import Partition, partition_hyperplanes
+from .tables import FacetTable, RidgeTable
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "Box",
+    "FacetTable",
+    "InvalidInputError",
+    "MlgeomError",
+    "NumericalError",
+    "Partition",
+    "RidgeTable",
+    "TooManyCellsError",
+    "__version__",
+    "exceptions",
+    "partition_hyperplanes",
+]
