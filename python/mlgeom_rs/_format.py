@@ -10,10 +10,11 @@ __all__ = ["format_table"]
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, indent: str = "") -> str:
     """Render rows as a fixed-width text table with a header rule.
 
-    Cells are ``str()``-ed; strings are left-aligned, everything else right-aligned.
+    Cells are ``str()``-ed. A column is right-aligned when every cell in it is a number or a
+    string that reads as one; otherwise it is left-aligned.
     """
     text = [[str(h) for h in headers]] + [[str(v) for v in row] for row in rows]
-    right = [not isinstance(v, str) for v in rows[0]] if rows else [False] * len(headers)
+    right = [bool(rows) and all(_numeric(row[k]) for row in rows) for k in range(len(headers))]
     widths = [max(len(r[k]) for r in text) for k in range(len(headers))]
 
     def line(cells: list[str]) -> str:
@@ -22,3 +23,13 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, in
 
     rule = indent + "  ".join("-" * w for w in widths)
     return "\n".join([line(text[0]), rule, *(line(r) for r in text[1:])])
+
+
+def _numeric(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
