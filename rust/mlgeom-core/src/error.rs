@@ -19,6 +19,9 @@ pub enum GeomError {
     /// Floating-point trouble that the tolerance could not absorb.
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// The caller cancelled the computation.
+    #[error("interrupted")]
+    Interrupted,
     /// A worker thread pool could not be created.
     #[error("could not build a thread pool: {0}")]
     ThreadPool(String),

@@ -7,8 +7,12 @@
 pub mod arrangement;
 pub mod bits;
 pub mod error;
+pub mod partition;
 pub mod measure;
 pub mod polytope;
+pub mod refine;
 
 pub use arrangement::{Arrangement, TOLERANCE_REL};
 pub use error::{GeomError, Result};
+pub use partition::{NO_CELL, Partition, PartitionOptions};
+pub use refine::RefineOptions;

@@ -1,1 +1,20 @@
-// PyO3 bindings (in progress)
+//! Thin PyO3 bindings of `mlgeom-core`: convert numpy arrays, map errors, release the GIL.
+
+mod errors;
+mod partition;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+mod _core {
+    #[pymodule_export]
+    use crate::partition::{NativePartition, partition_hyperplanes};
+
+    #[allow(non_upper_case_globals)]
+    #[pymodule_export]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+
+    #[allow(non_upper_case_globals)]
+    #[pymodule_export]
+    const TOLERANCE_REL: f64 = mlgeom_core::TOLERANCE_REL;
+}

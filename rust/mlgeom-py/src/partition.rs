@@ -1,0 +1,203 @@
+//! `partition_hyperplanes` and the `NativePartition` handle: numpy in, numpy out, GIL released.
+
+use std::sync::Arc;
+
+use mlgeom_core::{Partition, PartitionOptions, RefineOptions};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+
+use crate::errors::{catch_panic, raise};
+
+/// Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0 (see `mlgeom_rs.partition_hyperplanes`).
+#[pyfunction]
+#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true))]
+pub fn partition_hyperplanes(
+    py: Python<'_>,
+    normals: PyReadonlyArray2<'_, f64>,
+    offsets: PyReadonlyArray1<'_, f64>,
+    lo: PyReadonlyArray1<'_, f64>,
+    hi: PyReadonlyArray1<'_, f64>,
+    n_threads: Option<usize>,
+    max_cells: usize,
+    ridges: bool,
+) -> PyResult<NativePartition> {
+    let d = normals.as_array().ncols();
+    let box_dim = lo.as_array().len();
+    if box_dim != d {
+        return Err(raise(
+            "InvalidInputError",
+            format!("normals have {d} columns but the box has dimension {box_dim}"),
+        ));
+    }
+    // The inputs are small (m × d): copy them so the work needs no Python objects.
+    let normals = normals.as_array().iter().copied().collect::<Vec<f64>>();
+    let offsets = offsets.as_array().to_vec();
+    let lo = lo.as_array().to_vec();
+    let hi = hi.as_array().to_vec();
+    if n_threads == Some(0) {
+        return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
+    }
+    let opts = PartitionOptions {
+        n_threads,
+        refine: RefineOptions {
+            max_cells,
+            ridges,
+            ..RefineOptions::default()
+        },
+    };
+    let result = py.detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
+    Ok(NativePartition {
+        inner: Arc::new(result.map_err(PyErr::from)?),
+    })
+}
+
+/// The Rust-owned result of a partition; methods return fresh numpy arrays.
+#[pyclass(frozen, module = "mlgeom_rs._core", name = "NativePartition")]
+pub struct NativePartition {
+    inner: Arc<Partition>,
+}
+
+fn matrix<'py, T: numpy::Element>(py: Python<'py>, data: Vec<T>, cols: usize) -> PyResult<Bound<'py, PyArray2<T>>> {
+    let rows = if cols == 0 { 0 } else { data.len() / cols };
+    PyArray1::from_vec(py, data).reshape([rows, cols])
+}
+
+fn as_i64(v: impl IntoIterator<Item = usize>) -> Vec<i64> {
+    v.into_iter().map(|x| x as i64).collect()
+}
+
+#[pymethods]
+impl NativePartition {
+    #[getter]
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    #[getter]
+    fn n_cells(&self) -> usize {
+        self.inner.n_cells
+    }
+
+    #[getter]
+    fn n_hyperplanes(&self) -> usize {
+        self.inner.arrangement.n_hyperplanes
+    }
+
+    #[getter]
+    fn tolerance(&self) -> f64 {
+        self.inner.arrangement.tol
+    }
+
+    #[getter]
+    fn has_ridges(&self) -> bool {
+        self.inner.has_ridges
+    }
+
+    #[getter]
+    fn max_facet_area_mismatch(&self) -> f64 {
+        self.inner.max_facet_area_mismatch
+    }
+
+    /// Patterns packed as by `np.packbits(patterns, axis=1)` (big-endian bits), `(n_cells, ceil(m/8))`.
+    fn packed_patterns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let p = &self.inner;
+        let bytes = p.arrangement.n_hyperplanes.div_ceil(8);
+        let mut out = Vec::with_capacity(p.n_cells * bytes);
+        for i in 0..p.n_cells {
+            let words = p.pattern(i);
+            out.extend((0..bytes).map(|b| (words[b / 8] >> (56 - 8 * (b % 8))) as u8));
+        }
+        matrix(py, out, bytes)
+    }
+
+    fn volumes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.volumes)
+    }
+
+    fn centroids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        matrix(py, self.inner.centroids.clone(), self.inner.dim())
+    }
+
+    fn interior_points<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        matrix(py, self.inner.interior_points.clone(), self.inner.dim())
+    }
+
+    fn vertex_offsets<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, as_i64(self.inner.vertex_start.iter().copied()))
+    }
+
+    fn vertex_coords<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        matrix(py, self.inner.vertices.clone(), self.inner.dim())
+    }
+
+    fn class_offsets<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        let mut offsets = vec![0i64];
+        for c in self.inner.classes() {
+            offsets.push(offsets.last().expect("non-empty") + c.members.len() as i64);
+        }
+        PyArray1::from_vec(py, offsets)
+    }
+
+    fn class_members<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, as_i64(self.inner.classes().iter().flat_map(|c| c.members.iter().copied())))
+    }
+
+    fn facet_cells<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<i64>>> {
+        matrix(py, self.inner.facet_cells.iter().flatten().copied().collect(), 2)
+    }
+
+    fn facet_areas<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.facet_areas)
+    }
+
+    fn facet_normals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        matrix(py, self.inner.facet_normals.clone(), self.inner.dim())
+    }
+
+    /// Coincidence class carrying each facet, -1 on the box boundary.
+    fn facet_class<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        let first = 2 * self.inner.dim() as i64;
+        let v = self.inner.facet_planes.iter().map(|&p| if i64::from(p) < first { -1 } else { i64::from(p) - first });
+        PyArray1::from_vec(py, v.collect())
+    }
+
+    /// Box face of each facet (2·axis + 0 for lo, + 1 for hi), -1 for interior facets.
+    fn facet_box_face<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        let first = 2 * self.inner.dim() as i64;
+        let v = self.inner.facet_planes.iter().map(|&p| if i64::from(p) < first { i64::from(p) } else { -1 });
+        PyArray1::from_vec(py, v.collect())
+    }
+
+    fn ridge_cell<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, as_i64(self.inner.ridge_cells.iter().copied()))
+    }
+
+    fn ridge_facets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<i64>>> {
+        matrix(py, as_i64(self.inner.ridge_facets.iter().flatten().copied()), 2)
+    }
+
+    fn ridge_face<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, as_i64(self.inner.ridge_faces.iter().copied()))
+    }
+
+    fn ridge_angles<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.ridge_angles)
+    }
+
+    fn ridge_volumes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.ridge_volumes)
+    }
+
+    /// Cell index of each point (rows of an `(N, d)` array), -1 outside the box.
+    fn locate<'py>(&self, py: Python<'py>, points: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+        let d = self.inner.dim();
+        let cols = points.as_array().ncols();
+        if cols != d {
+            return Err(raise("InvalidInputError", format!("points must have {d} columns, got {cols}")));
+        }
+        let flat: Vec<f64> = points.as_array().iter().copied().collect();
+        let inner = Arc::clone(&self.inner);
+        let cells = py.detach(move || catch_panic(|| Ok(inner.locate_many(&flat))))?;
+        Ok(PyArray1::from_vec(py, cells))
+    }
+}
