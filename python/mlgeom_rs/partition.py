@@ -212,7 +212,8 @@ class Partition:
 
     @property
     def has_ridges(self) -> bool:
-        """Whether ridges were computed (``ridges=True`` in :func:`partition_hyperplanes`)."""
+        """Whether ridges were computed: ``ridges=True`` in :func:`partition_hyperplanes` and d >= 2
+        (in 1-D there are no ridges, and :attr:`ridges` is an empty table)."""
         return bool(self._native.has_ridges)
 
     @property
@@ -231,7 +232,9 @@ class Partition:
     def packed_patterns(self) -> npt.NDArray[np.uint8]:
         """Bit-packed patterns, uint8 (n, ceil(m/8)), big-endian bit order within a byte:
         ``np.unpackbits(packed_patterns, axis=1, count=m)`` gives :attr:`patterns`."""
-        return _readonly(self._native.packed_patterns())
+        # Reshape so that m = 0 gives (n, 0) whatever shape an empty native array has.
+        packed = self._native.packed_patterns().reshape(self.n_cells, (self.n_hyperplanes + 7) // 8)
+        return _readonly(packed)
 
     def _unpack(self) -> npt.NDArray[np.bool_]:
         return np.unpackbits(self.packed_patterns, axis=1, count=self.n_hyperplanes).view(np.bool_)
@@ -324,9 +327,10 @@ class Partition:
     def ridges(self) -> RidgeTable:
         """All ridges (cell, facet pair, (d-2)-face, interior dihedral angle, (d-2)-volume).
 
-        Raises :class:`InvalidInputError` if the partition was computed with ``ridges=False``.
+        Empty for d = 1. Raises :class:`InvalidInputError` if the partition was computed with
+        ``ridges=False`` (for d >= 2).
         """
-        if not self.has_ridges:
+        if not self.has_ridges and self.dim >= 2:
             raise InvalidInputError(
                 "this partition was computed with ridges=False; pass ridges=True to get ridges"
             )
@@ -411,12 +415,13 @@ class Partition:
         total = float(self.volumes.sum())
         box_volume = self.box.volume
         rel_error = abs(total - box_volume) / box_volume
+        n_ridges = "not computed" if self.dim >= 2 and not self.has_ridges else len(self.ridges)
         lines = [
             f"Partition of {self.box!r} by {self.n_hyperplanes} hyperplane{'s' * (self.n_hyperplanes != 1)}",
             f"  cells         {self.n_cells}",
             f"  total volume  {total:.12g}  (box {box_volume:.12g}, rel. error {rel_error:.1e})",
             f"  facets        {len(f)}  ({n_inner} interior, {len(f) - n_inner} on the box)",
-            f"  ridges        {len(self.ridges) if self.has_ridges else 'not computed'}",
+            f"  ridges        {n_ridges}",
             f"  tolerance     {self.tolerance:.3g}",
         ]
         shown = max(0, min(operator.index(max_rows), self.n_cells))
