@@ -7,17 +7,21 @@ import pickle
 import subprocess
 import sys
 
+import mlgeom_rs as mg
 import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse
-
-import mlgeom_rs as mg
 from mlgeom_rs import examples
 
 A, B = 0.3, 0.6  # Figure 1: the lines x1 = A and x2 = B in the unit square
 FIG1_AREAS = {"00": A * B, "01": A * (1 - B), "10": (1 - A) * B, "11": (1 - A) * (1 - B)}
-FIG1_CENTROIDS = {"00": (A / 2, B / 2), "01": (A / 2, (1 + B) / 2), "10": ((1 + A) / 2, B / 2), "11": ((1 + A) / 2, (1 + B) / 2)}
+FIG1_CENTROIDS = {
+    "00": (A / 2, B / 2),
+    "01": (A / 2, (1 + B) / 2),
+    "10": ((1 + A) / 2, B / 2),
+    "11": ((1 + A) / 2, (1 + B) / 2),
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def fig1() -> mg.Partition:
     return mg.partition_hyperplanes([[1, 0], [0, 1]], [-A, -B], mg.Box(0, 1, dim=2))
 
 
-# ------------------------------------------------------------------------------------------- package
+# --- package
 def test_public_names():
     assert set(mg.__all__) >= {
         "Box",
@@ -44,7 +48,7 @@ def test_public_names():
     assert isinstance(mg.__version__, str) and mg.__version__ == mg._core.__version__
 
 
-# ------------------------------------------------------------------------------------------- Box
+# --- Box
 def test_box_broadcasting():
     box = mg.Box(0, 1, dim=3)
     assert box.dim == 3 and box.volume == 1.0
@@ -68,10 +72,12 @@ def test_box_is_immutable_value():
     assert box == mg.Box([0.0, -1.5], [1.0, 2.0]) and hash(box) == hash(mg.Box([0.0, -1.5], [1.0, 2.0]))
     assert box != mg.Box(0, 2, dim=2) and box != "box"
     assert pickle.loads(pickle.dumps(box)) == box
-    assert len({mg.Box(0, 1, dim=2), mg.Box([0, 0], [1, 1])}) == 1
+    assert len({mg.Box(0, 1, dim=2), mg.Box([0, 0], [1, 1]), mg.Box([-0.0, 0.0], 1)}) == 1
 
 
-@pytest.mark.parametrize("box", [mg.Box(0, 1, dim=2), mg.Box(0, 1), mg.Box([0, -1.5], [1, 2]), mg.Box(-0.25, 3.5, dim=4)])
+@pytest.mark.parametrize(
+    "box", [mg.Box(0, 1, dim=2), mg.Box(0, 1), mg.Box([0, -1.5], [1, 2]), mg.Box(-0.25, 3.5, dim=4)]
+)
 def test_box_repr_round_trips(box):
     text = repr(box)
     assert text.startswith("Box(")
@@ -106,7 +112,7 @@ def test_box_from_data_with_flat_axes():
     assert single.dim == 3 and single.contains([[1.0, -2.0, 7.0]]).all() and single.volume > 0
 
 
-# ------------------------------------------------------------------------------------------- Figure 1
+# --- Figure 1
 def test_figure1_cells(fig1):
     assert isinstance(fig1, mg.Partition)
     assert (fig1.n_cells, fig1.dim, fig1.n_hyperplanes, len(fig1)) == (4, 2, 2, 4)
@@ -115,7 +121,9 @@ def test_figure1_cells(fig1):
     assert [fig1.label(i) for i in range(4)] == fig1.labels and fig1.label(-1) == "11"
     assert fig1.patterns.dtype == bool and fig1.patterns.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
     assert fig1.packed_patterns.dtype == np.uint8 and fig1.packed_patterns.shape == (4, 1)
-    np.testing.assert_array_equal(np.unpackbits(fig1.packed_patterns, axis=1, count=2).astype(bool), fig1.patterns)
+    np.testing.assert_array_equal(
+        np.unpackbits(fig1.packed_patterns, axis=1, count=2).astype(bool), fig1.patterns
+    )
     np.testing.assert_allclose(fig1.volumes, [FIG1_AREAS[s] for s in fig1.labels], rtol=1e-12)
     np.testing.assert_allclose(fig1.centroids, [FIG1_CENTROIDS[s] for s in fig1.labels], rtol=1e-12)
     assert fig1.volumes.dtype == np.float64 and fig1.centroids.shape == (4, 2)
@@ -155,7 +163,9 @@ def test_figure1_facets(fig1):
     for k in np.flatnonzero(f.interior):
         a, b = f.cells[k].tolist()
         got[(a, b)] = (f.areas[k], int(f.hyperplane[k]), tuple(f.normals[k].tolist()))
-        assert f.carriers[k].tolist() == [f.hyperplane[k]] and f.box_face[k] == -1 and f.hyperplane_class[k] >= 0
+        assert (
+            f.carriers[k].tolist() == [f.hyperplane[k]] and f.box_face[k] == -1 and f.hyperplane_class[k] >= 0
+        )
     assert got.keys() == expected.keys()
     for pair, (length, h, normal) in expected.items():
         assert got[pair][0] == pytest.approx(length, rel=1e-12)
@@ -167,7 +177,9 @@ def test_figure1_facets(fig1):
     assert sorted(f.box_face[box].tolist()) == [0, 0, 1, 1, 2, 2, 3, 3]
     for k in np.flatnonzero(box):
         axis, upper = divmod(int(f.box_face[k]), 2)
-        assert f.normals[k].tolist() == pytest.approx([(1.0 if upper else -1.0) if j == axis else 0.0 for j in range(2)])
+        assert f.normals[k].tolist() == pytest.approx(
+            [(1.0 if upper else -1.0) if j == axis else 0.0 for j in range(2)]
+        )
     np.testing.assert_allclose(np.bincount(f.box_face[box], weights=f.areas[box]), [1.0] * 4)
     assert np.bincount(f.cells[box, 0]).tolist() == [2, 2, 2, 2]
     assert "12 facets" in repr(f)
@@ -193,7 +205,9 @@ def test_figure1_ridges(fig1):
 
 def test_figure1_adjacency(fig1):
     adj = fig1.adjacency()
-    assert scipy.sparse.issparse(adj) and adj.format == "csr" and adj.shape == (4, 4) and adj.dtype == np.float64
+    assert (
+        scipy.sparse.issparse(adj) and adj.format == "csr" and adj.shape == (4, 4) and adj.dtype == np.float64
+    )
     dense = adj.toarray()
     np.testing.assert_allclose(dense, dense.T)
     expected = np.zeros((4, 4))
@@ -245,7 +259,7 @@ def test_views_are_cached(fig1):
     assert fig1.volumes is fig1.volumes and fig1.facets is fig1.facets and fig1.labels is fig1.labels
 
 
-# ------------------------------------------------------------------------------------------- small cases
+# --- small cases
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_no_hyperplanes_gives_the_box(d):
     box = mg.Box(-1, [2.0, 3.0, 4.0][:d])
@@ -269,7 +283,11 @@ def test_one_dimension():
     part = mg.partition_hyperplanes([[1.0], [1.0]], [-0.3, -0.6], mg.Box(0, 1))
     assert part.labels == ["00", "10", "11"]
     np.testing.assert_allclose(part.volumes, [0.3, 0.3, 0.4])
-    assert part.adjacency().toarray().tolist() == [[0, 1, 0], [1, 0, 1], [0, 1, 0]]  # 0-volume of a point is 1
+    assert part.adjacency().toarray().tolist() == [
+        [0, 1, 0],
+        [1, 0, 1],
+        [0, 1, 0],
+    ]  # 0-volume of a point is 1
     assert len(part.ridges) == 0
     assert part.locate([[0.1], [0.5], [0.9], [1.5]]).tolist() == [0, 1, 2, -1]
 
@@ -292,6 +310,7 @@ def test_box_as_a_pair_and_n_threads(monkeypatch):
     for part in (
         mg.partition_hyperplanes(W, c, (0, 1), n_threads=2),
         mg.partition_hyperplanes(W, c, ([0, 0], [1, 1])),
+        mg.partition_hyperplanes(W, c, np.array([[0.0, 0.0], [1.0, 1.0]])),
     ):
         assert part.labels == ref.labels
         np.testing.assert_array_equal(part.volumes, ref.volumes)
@@ -323,9 +342,11 @@ def test_ridges_can_be_skipped():
     assert "not computed" in without.summary()
 
 
-# ------------------------------------------------------------------------------------------- command line
+# --- command line
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlgeom_rs", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mlgeom_rs", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_demo():

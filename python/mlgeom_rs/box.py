@@ -74,8 +74,9 @@ class Box:
                     f"Box {name} has length {arr.shape[0]} but dim={dim}; "
                     "pass arrays of length dim or scalars"
                 )
-        lo_arr = np.array(np.broadcast_to(lo_arr, (dim,)), dtype=np.float64)
-        hi_arr = np.array(np.broadcast_to(hi_arr, (dim,)), dtype=np.float64)
+        # Fresh copies; adding 0.0 turns -0.0 into 0.0 so that equal boxes hash equal.
+        lo_arr = np.broadcast_to(lo_arr, (dim,)) + 0.0
+        hi_arr = np.broadcast_to(hi_arr, (dim,)) + 0.0
         bad = np.flatnonzero(~(lo_arr < hi_arr))
         if bad.size:
             k = int(bad[0])
@@ -155,7 +156,8 @@ class Box:
     def contains(self, X: Any) -> npt.NDArray[np.bool_]:
         """Whether each row of ``X`` (shape (N, d)) lies in the closed box; bool array (N,)."""
         pts = as_points(X, self.dim, "X")
-        return np.all((pts >= self._lo) & (pts <= self._hi), axis=1)
+        inside: npt.NDArray[np.bool_] = np.all((pts >= self._lo) & (pts <= self._hi), axis=1)
+        return inside
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"Box is immutable; cannot set {name!r}")

@@ -16,7 +16,6 @@ labelled 00, 01, 10, 11::
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,7 +48,7 @@ def _readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
 def _as_box(box: Any, dim: int) -> Box:
     if isinstance(box, Box):
         return box
-    if isinstance(box, Sequence) and not isinstance(box, str) and len(box) == 2:
+    if isinstance(box, tuple | list | np.ndarray) and len(box) == 2:
         return Box(box[0], box[1], dim=dim)
     raise InvalidInputError(
         f"box must be a mlgeom_rs.Box or a pair (lo, hi); got {type(box).__name__}. "
@@ -84,7 +83,7 @@ def partition_hyperplanes(
     c : array_like, shape (m,)
         Offsets.
     box : Box or (lo, hi)
-        The domain; a pair is passed to ``Box(lo, hi, dim=d)``.
+        The domain; a pair (tuple, list or array of length 2) is passed to ``Box(lo, hi, dim=d)``.
     n_threads : int, optional
         Worker threads. Default: ``$MLGEOM_NUM_THREADS`` if set, else all cores.
         The result does not depend on it.
