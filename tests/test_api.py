@@ -255,6 +255,15 @@ def test_figure1_example_matches_readme_numbers():
     np.testing.assert_allclose(part.volumes, [0.18, 0.12, 0.42, 0.28], rtol=1e-12)
 
 
+def test_inputs_are_not_modified():
+    W, c, X = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([-A, -B]), np.array([[0.1, 0.2]])
+    part = mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=2))
+    part.locate(X)
+    assert W.flags.writeable and c.flags.writeable and X.flags.writeable
+    W[0, 0] = 5.0  # the partition keeps its own copy
+    assert part.normals[0, 0] == 1.0 and not part.normals.flags.writeable
+
+
 def test_views_are_cached(fig1):
     assert fig1.volumes is fig1.volumes and fig1.facets is fig1.facets and fig1.labels is fig1.labels
 

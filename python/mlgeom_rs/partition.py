@@ -150,7 +150,8 @@ def partition_hyperplanes(
     native = _core.partition_hyperplanes(
         W_arr, c_arr, box.lo, box.hi, n_threads=threads, max_cells=limit, ridges=bool(ridges)
     )
-    return Partition(native, box, _readonly(W_arr), _readonly(c_arr))
+    # Copies: W_arr/c_arr may be the caller's own arrays, which must stay writable.
+    return Partition(native, box, _readonly(W_arr.copy()), _readonly(c_arr.copy()))
 
 
 class Partition:
