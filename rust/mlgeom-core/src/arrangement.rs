@@ -52,7 +52,9 @@ impl Arrangement {
         }
         for k in 0..dim {
             if !lo[k].is_finite() || !hi[k].is_finite() {
-                return invalid(format!("the box has a non-finite bound on axis {k}; use finite numbers"));
+                return invalid(format!(
+                    "the box has a non-finite bound on axis {k}; use finite numbers"
+                ));
             }
             if lo[k] >= hi[k] {
                 return invalid(format!(
@@ -69,12 +71,20 @@ impl Arrangement {
             ));
         }
         if let Some(i) = normals.iter().position(|v| !v.is_finite()) {
-            return invalid(format!("hyperplane {} has a non-finite normal (NaN or inf); remove or fix it", i / dim));
+            return invalid(format!(
+                "hyperplane {} has a non-finite normal (NaN or inf); remove or fix it",
+                i / dim
+            ));
         }
         if let Some(j) = offsets.iter().position(|v| !v.is_finite()) {
-            return invalid(format!("hyperplane {j} has a non-finite offset (NaN or inf); remove or fix it"));
+            return invalid(format!(
+                "hyperplane {j} has a non-finite offset (NaN or inf); remove or fix it"
+            ));
         }
-        let diagonal = (0..dim).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
+        let diagonal = (0..dim)
+            .map(|k| (hi[k] - lo[k]).powi(2))
+            .sum::<f64>()
+            .sqrt();
         if !diagonal.is_finite() {
             return invalid("the box is too large to measure in float64; rescale the input");
         }
@@ -115,7 +125,10 @@ impl Arrangement {
         }
         let classes = coincidence_classes(&unit, lo, hi, tol);
         for class in &classes {
-            let (_, n, b) = &unit.iter().find(|u| u.0 == class.members[0]).expect("member exists");
+            let (_, n, b) = &unit
+                .iter()
+                .find(|u| u.0 == class.members[0])
+                .expect("member exists");
             let sign = if class.flipped[0] { -1.0 } else { 1.0 };
             plane_normals.extend(n.iter().map(|v| sign * v));
             plane_offsets.push(sign * b);
@@ -151,7 +164,12 @@ impl Arrangement {
     /// Signed distance of `x` to plane `p`.
     #[inline]
     pub fn distance(&self, p: usize, x: &[f64]) -> f64 {
-        self.normal(p).iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.offsets[p]
+        self.normal(p)
+            .iter()
+            .zip(x)
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            + self.offsets[p]
     }
 
     pub fn box_volume(&self) -> f64 {
@@ -177,7 +195,12 @@ impl Arrangement {
 /// Groups unit hyperplanes (index, n, b) into classes that coincide inside the box: two planes coincide
 /// when their signed-distance functions differ by at most `tol` everywhere in the box (after orienting
 /// both canonically). Classes are ordered by their smallest member; the class normal is that member's.
-fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], tol: f64) -> Vec<CoincidenceClass> {
+fn coincidence_classes(
+    unit: &[(usize, Vec<f64>, f64)],
+    lo: &[f64],
+    hi: &[f64],
+    tol: f64,
+) -> Vec<CoincidenceClass> {
     let dim = lo.len();
     let centre: Vec<f64> = (0..dim).map(|k| 0.5 * (lo[k] + hi[k])).collect();
     let half: Vec<f64> = (0..dim).map(|k| 0.5 * (hi[k] - lo[k])).collect();
@@ -187,7 +210,10 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
     let canon: Vec<(Vec<f64>, f64, bool)> = unit
         .iter()
         .map(|(_, n, b)| {
-            let k = n.iter().position(|v| v.abs() > threshold).expect("a unit vector has a large component");
+            let k = n
+                .iter()
+                .position(|v| v.abs() > threshold)
+                .expect("a unit vector has a large component");
             if n[k] < 0.0 {
                 (n.iter().map(|v| -v).collect(), -b, true)
             } else {
@@ -196,7 +222,9 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
         })
         .collect();
     // A generic direction: coincident planes have nearly equal keys, so only a window is compared.
-    let dir: Vec<f64> = (0..dim).map(|k| ((k + 2) as f64).sqrt().fract() + 0.1).collect();
+    let dir: Vec<f64> = (0..dim)
+        .map(|k| ((k + 2) as f64).sqrt().fract() + 0.1)
+        .collect();
     let key = |(n, b, _): &(Vec<f64>, f64, bool)| {
         let bc = n.iter().zip(&centre).map(|(a, c)| a * c).sum::<f64>() + b;
         n.iter().zip(&dir).map(|(a, u)| a * u).sum::<f64>() + bc / radius
@@ -237,7 +265,8 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
             }
         }
     }
-    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> =
+        std::collections::BTreeMap::new();
     for i in 0..unit.len() {
         let r = find(&mut parent, i);
         by_root.entry(r).or_default().push(i);
@@ -276,7 +305,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_rejected() {
-        let b = |w: &[f64], c: &[f64], lo: &[f64], hi: &[f64]| Arrangement::new(w, c, lo, hi).is_err();
+        let b =
+            |w: &[f64], c: &[f64], lo: &[f64], hi: &[f64]| Arrangement::new(w, c, lo, hi).is_err();
         assert!(b(&[f64::NAN, 0.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));
         assert!(b(&[1.0, 0.0], &[f64::INFINITY], &[0.0, 0.0], &[1.0, 1.0]));
         assert!(b(&[0.0, 0.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));

@@ -24,16 +24,20 @@ pub fn pattern_bit(words: &[u64], j: usize) -> bool {
     words[j / 64] >> (63 - j % 64) & 1 == 1
 }
 
-/// A fixed-size set of small integers (vertex indices of one polytope).
+/// A set of vertex indices of one polytope: inline for up to 128 vertices, on the heap beyond.
+/// Sets that are combined must come from the same polytope (same capacity).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct VertexSet {
-    words: Vec<u64>,
+pub enum VertexSet {
+    Small(u128),
+    Large(Vec<u64>),
 }
 
 impl VertexSet {
     pub fn empty(n: usize) -> Self {
-        Self {
-            words: vec![0; words_for(n)],
+        if n <= 128 {
+            Self::Small(0)
+        } else {
+            Self::Large(vec![0; words_for(n)])
         }
     }
 
@@ -47,36 +51,56 @@ impl VertexSet {
 
     #[inline]
     pub fn insert(&mut self, i: usize) {
-        self.words[i / 64] |= 1 << (i % 64);
+        match self {
+            Self::Small(w) => *w |= 1 << i,
+            Self::Large(v) => v[i / 64] |= 1 << (i % 64),
+        }
     }
 
     #[inline]
     pub fn contains(&self, i: usize) -> bool {
-        self.words[i / 64] >> (i % 64) & 1 == 1
+        match self {
+            Self::Small(w) => *w >> i & 1 == 1,
+            Self::Large(v) => v[i / 64] >> (i % 64) & 1 == 1,
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.words.iter().map(|w| w.count_ones() as usize).sum()
+        match self {
+            Self::Small(w) => w.count_ones() as usize,
+            Self::Large(v) => v.iter().map(|w| w.count_ones() as usize).sum(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.words.iter().all(|&w| w == 0)
+        self.len() == 0
     }
 
     pub fn intersection(&self, other: &Self) -> Self {
-        Self {
-            words: self.words.iter().zip(&other.words).map(|(a, b)| a & b).collect(),
+        match (self, other) {
+            (Self::Small(a), Self::Small(b)) => Self::Small(a & b),
+            (Self::Large(a), Self::Large(b)) => {
+                Self::Large(a.iter().zip(b).map(|(x, y)| x & y).collect())
+            }
+            _ => panic!("vertex sets of different polytopes"),
         }
     }
 
     pub fn is_subset(&self, other: &Self) -> bool {
-        self.words.iter().zip(&other.words).all(|(a, b)| a & !b == 0)
+        match (self, other) {
+            (Self::Small(a), Self::Small(b)) => a & !b == 0,
+            (Self::Large(a), Self::Large(b)) => a.iter().zip(b).all(|(x, y)| x & !y == 0),
+            _ => panic!("vertex sets of different polytopes"),
+        }
     }
 
     /// Indices in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(k, &w)| {
-            let mut w = w;
+        let words: Vec<u64> = match self {
+            Self::Small(w) => vec![*w as u64, (*w >> 64) as u64],
+            Self::Large(v) => v.clone(),
+        };
+        words.into_iter().enumerate().flat_map(|(k, mut w)| {
             std::iter::from_fn(move || {
                 if w == 0 {
                     return None;

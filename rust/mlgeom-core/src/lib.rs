@@ -7,8 +7,8 @@
 pub mod arrangement;
 pub mod bits;
 pub mod error;
-pub mod partition;
 pub mod measure;
+pub mod partition;
 pub mod polytope;
 pub mod refine;
 

@@ -7,17 +7,24 @@
 //! Faces are found combinatorially from the incidence sets: the (k−1)-faces of a k-face F are the
 //! maximal proper subsets F ∩ V(q) over planes q, where V(q) is the set of vertices on q.
 
+use smallvec::SmallVec;
+
 use crate::arrangement::Arrangement;
 use crate::bits::VertexSet;
 use crate::polytope::Polytope;
+
+/// A point or vector (inline up to 6 coordinates).
+pub type Vector = SmallVec<[f64; 6]>;
+/// A short list of plane ids.
+pub type Planes = SmallVec<[u32; 4]>;
 
 /// A facet of a cell: the planes that contain it, its (d−1)-volume and outward unit normal.
 #[derive(Clone, Debug)]
 pub struct FacetPiece {
     /// Every plane containing the facet (box faces and classes), ascending.
-    pub planes: Vec<u32>,
+    pub planes: Planes,
     pub area: f64,
-    pub normal: Vec<f64>,
+    pub normal: Vector,
 }
 
 /// A ridge of a cell: the (d−2)-face where two of its facets meet.
@@ -26,7 +33,7 @@ pub struct RidgePiece {
     /// Indices into the cell's facet list, first < second.
     pub facets: (usize, usize),
     /// Every plane containing the ridge, ascending.
-    pub planes: Vec<u32>,
+    pub planes: Planes,
     /// Interior dihedral angle θ = arccos(−n_a·n_b) of the cell (outward normals n_a, n_b).
     pub angle: f64,
     /// (d−2)-volume; 1 for d = 2 (a polygon vertex).
@@ -37,7 +44,7 @@ pub struct RidgePiece {
 #[derive(Clone, Debug)]
 pub struct CellGeometry {
     pub volume: f64,
-    pub centroid: Vec<f64>,
+    pub centroid: Vector,
     pub facets: Vec<FacetPiece>,
     pub ridges: Vec<RidgePiece>,
 }
@@ -45,8 +52,11 @@ pub struct CellGeometry {
 /// A face found during the recursion: its vertices and the planes that cut it out of its parent face.
 struct Face {
     vertices: VertexSet,
-    cutting_planes: Vec<u32>,
+    cutting_planes: Planes,
 }
+
+/// (k−1)-faces found inside a k-face, reported as (vertices, planes through them, volume).
+type SubfaceSink = Vec<(VertexSet, Planes, f64)>;
 
 struct CellContext<'a> {
     poly: &'a Polytope,
@@ -57,8 +67,8 @@ struct CellContext<'a> {
 
 impl CellContext<'_> {
     /// The (k−1)-faces of the k-face with vertex set `face`.
-    fn subfaces(&self, face: &VertexSet, k: usize) -> Vec<Face> {
-        let mut cuts: Vec<(VertexSet, u32)> = self
+    fn subfaces(&self, face: &VertexSet, k: usize) -> SmallVec<[Face; 12]> {
+        let mut cuts: SmallVec<[(VertexSet, u32); 16]> = self
             .plane_sets
             .iter()
             .filter_map(|(q, on_q)| {
@@ -66,18 +76,18 @@ impl CellContext<'_> {
                 (t.len() >= k && t != *face).then_some((t, *q))
             })
             .collect();
-        cuts.sort();
-        let mut faces: Vec<Face> = Vec::new();
+        cuts.sort_unstable();
+        let mut faces: SmallVec<[Face; 12]> = SmallVec::new();
         for (t, q) in cuts {
             match faces.last_mut() {
                 Some(f) if f.vertices == t => f.cutting_planes.push(q),
                 _ => faces.push(Face {
                     vertices: t,
-                    cutting_planes: vec![q],
+                    cutting_planes: smallvec::smallvec![q],
                 }),
             }
         }
-        let maximal: Vec<bool> = (0..faces.len())
+        let maximal: SmallVec<[bool; 12]> = (0..faces.len())
             .map(|i| {
                 !faces
                     .iter()
@@ -85,17 +95,25 @@ impl CellContext<'_> {
                     .any(|(j, g)| j != i && faces[i].vertices.is_subset(&g.vertices))
             })
             .collect();
-        faces.into_iter().zip(maximal).filter_map(|(f, keep)| keep.then_some(f)).collect()
+        faces
+            .into_iter()
+            .zip(maximal)
+            .filter_map(|(f, keep)| keep.then_some(f))
+            .collect()
     }
 
     /// All planes that contain every vertex of `set`.
-    fn planes_containing(&self, set: &VertexSet) -> Vec<u32> {
-        self.plane_sets.iter().filter(|(_, s)| set.is_subset(s)).map(|(q, _)| *q).collect()
+    fn planes_containing(&self, set: &VertexSet) -> Planes {
+        self.plane_sets
+            .iter()
+            .filter(|(_, s)| set.is_subset(s))
+            .map(|(q, _)| *q)
+            .collect()
     }
 
-    fn mean(&self, set: &VertexSet) -> Vec<f64> {
+    fn mean(&self, set: &VertexSet) -> Vector {
         let d = self.poly.dim;
-        let mut c = vec![0.0; d];
+        let mut c: Vector = smallvec::smallvec![0.0; d];
         let mut n = 0.0;
         for i in set.iter() {
             for (ck, vk) in c.iter_mut().zip(self.poly.vertex(i)) {
@@ -109,11 +127,11 @@ impl CellContext<'_> {
 
     /// Picks the cutting plane of `sub` whose normal is best conditioned against the face's normal space
     /// `basis`; returns (new basis vector, distance from `r` to the subface within the face).
-    fn height(&self, sub: &Face, basis: &[Vec<f64>], r: &[f64]) -> (Vec<f64>, f64) {
-        let mut best: Option<(Vec<f64>, f64, u32)> = None;
+    fn height(&self, sub: &Face, basis: &[f64], r: &[f64]) -> (Vector, f64) {
+        let mut best: Option<(Vector, f64, u32)> = None;
         for &q in &sub.cutting_planes {
-            let mut u = self.arr.normal(q as usize).to_vec();
-            for e in basis {
+            let mut u: Vector = self.arr.normal(q as usize).iter().copied().collect();
+            for e in basis.chunks_exact(self.poly.dim) {
                 let dot: f64 = u.iter().zip(e).map(|(a, b)| a * b).sum();
                 u.iter_mut().zip(e).for_each(|(a, b)| *a -= dot * b);
             }
@@ -128,33 +146,42 @@ impl CellContext<'_> {
         (u, h)
     }
 
-    /// (k-volume, centroid) of the k-face `face` whose normal space has orthonormal basis `basis`.
-    /// When `ridges` is given, its (k−1)-faces are reported there as (vertices, planes, volume).
+    /// (k-volume, centroid) of the k-face `face` whose normal space has the orthonormal basis
+    /// `basis` (row-major, d − k rows). When `ridges` is given, its (k−1)-faces are reported there.
     fn measure_face(
         &self,
         face: &VertexSet,
         k: usize,
-        basis: &mut Vec<Vec<f64>>,
-        mut ridges: Option<&mut Vec<(VertexSet, Vec<u32>, f64)>>,
-    ) -> (f64, Vec<f64>) {
+        basis: &mut Vec<f64>,
+        mut ridges: Option<&mut SubfaceSink>,
+    ) -> (f64, Vector) {
         if k == 0 {
             let v = face.iter().next().expect("a vertex");
-            return (1.0, self.poly.vertex(v).to_vec());
+            return (1.0, self.poly.vertex(v).iter().copied().collect());
         }
         if k == 1 && ridges.is_none() {
             let ends: Vec<usize> = face.iter().collect();
-            let (a, b) = (self.poly.vertex(ends[0]), self.poly.vertex(ends[ends.len() - 1]));
-            let len = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+            let (a, b) = (
+                self.poly.vertex(ends[0]),
+                self.poly.vertex(ends[ends.len() - 1]),
+            );
+            let len = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
             return (len, a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect());
         }
         let r = self.mean(face);
         let mut volume = 0.0;
-        let mut moment = vec![0.0; r.len()];
+        let mut moment: Vector = smallvec::smallvec![0.0; r.len()];
         for sub in self.subfaces(face, k) {
             let (u, h) = self.height(&sub, basis, &r);
-            basis.push(u);
+            let depth = basis.len();
+            basis.extend_from_slice(&u);
             let (sub_volume, sub_centroid) = self.measure_face(&sub.vertices, k - 1, basis, None);
-            basis.pop();
+            basis.truncate(depth);
             let pyramid = h * sub_volume / k as f64;
             volume += pyramid;
             for (m, (c, rr)) in moment.iter_mut().zip(sub_centroid.iter().zip(&r)) {
@@ -165,12 +192,12 @@ impl CellContext<'_> {
                 out.push((sub.vertices, planes, sub_volume));
             }
         }
-        let centroid = if volume > 0.0 {
-            moment.iter().map(|m| m / volume).collect()
+        if volume > 0.0 {
+            moment.iter_mut().for_each(|m| *m /= volume);
+            (volume, moment)
         } else {
-            r
-        };
-        (volume, centroid)
+            (volume, r)
+        }
     }
 }
 
@@ -178,7 +205,9 @@ impl CellContext<'_> {
 pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> CellGeometry {
     let d = poly.dim;
     let n = poly.n_vertices();
-    let mut pairs: Vec<(u32, usize)> = (0..n).flat_map(|i| poly.incidence_of(i).iter().map(move |&q| (q, i))).collect();
+    let mut pairs: Vec<(u32, usize)> = (0..n)
+        .flat_map(|i| poly.incidence_of(i).iter().map(move |&q| (q, i)))
+        .collect();
     pairs.sort_unstable();
     let mut plane_sets: Vec<(u32, VertexSet)> = Vec::new();
     for (q, i) in pairs {
@@ -187,30 +216,45 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
         }
         plane_sets.last_mut().expect("just pushed").1.insert(i);
     }
-    let ctx = CellContext { poly, arr, plane_sets };
+    let ctx = CellContext {
+        poly,
+        arr,
+        plane_sets,
+    };
     let all = VertexSet::full(n);
     let r = poly.vertex_mean();
 
     let mut volume = 0.0;
-    let mut moment = vec![0.0; d];
+    let mut moment: Vector = smallvec::smallvec![0.0; d];
     let mut facets = Vec::new();
     let mut facet_sets = Vec::new();
-    let mut ridge_candidates: Vec<(usize, VertexSet, Vec<u32>, f64)> = Vec::new();
+    let mut ridge_candidates: Vec<(usize, VertexSet, Planes, f64)> = Vec::new();
+    let mut basis = Vec::with_capacity(d * d);
+    let mut found = Vec::new();
     for (index, facet) in ctx.subfaces(&all, d).into_iter().enumerate() {
         let q = facet.cutting_planes[0] as usize;
         let signed = arr.distance(q, &r);
         let sign = if signed < 0.0 { 1.0 } else { -1.0 };
-        let normal: Vec<f64> = arr.normal(q).iter().map(|v| sign * v).collect();
-        let mut basis = vec![normal.clone()];
-        let mut found = Vec::new();
+        let normal: Vector = arr.normal(q).iter().map(|v| sign * v).collect();
+        basis.clear();
+        basis.extend_from_slice(&normal);
         let want_ridges = with_ridges && d >= 2;
-        let (area, facet_centroid) = ctx.measure_face(&facet.vertices, d - 1, &mut basis, want_ridges.then_some(&mut found));
+        let (area, facet_centroid) = ctx.measure_face(
+            &facet.vertices,
+            d - 1,
+            &mut basis,
+            want_ridges.then_some(&mut found),
+        );
         let pyramid = signed.abs() * area / d as f64;
         volume += pyramid;
         for (m, (c, rr)) in moment.iter_mut().zip(facet_centroid.iter().zip(&r)) {
             *m += pyramid * (c + (rr - c) / (d as f64 + 1.0));
         }
-        ridge_candidates.extend(found.into_iter().map(|(set, planes, vol)| (index, set, planes, vol)));
+        ridge_candidates.extend(
+            found
+                .drain(..)
+                .map(|(set, planes, vol)| (index, set, planes, vol)),
+        );
         facets.push(FacetPiece {
             planes: ctx.planes_containing(&facet.vertices),
             area,
@@ -220,11 +264,17 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
     }
     let mut ridges = Vec::new();
     for (a, set, planes, vol) in ridge_candidates {
-        let Some(b) = (0..facet_sets.len()).find(|&b| b != a && set.is_subset(&facet_sets[b])) else {
+        let Some(b) = (0..facet_sets.len()).find(|&b| b != a && set.is_subset(&facet_sets[b]))
+        else {
             continue;
         };
         if a < b {
-            let dot: f64 = facets[a].normal.iter().zip(&facets[b].normal).map(|(x, y)| x * y).sum();
+            let dot: f64 = facets[a]
+                .normal
+                .iter()
+                .zip(&facets[b].normal)
+                .map(|(x, y)| x * y)
+                .sum();
             ridges.push(RidgePiece {
                 facets: (a, b),
                 planes,
@@ -233,7 +283,11 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
             });
         }
     }
-    let centroid = if volume > 0.0 { moment.iter().map(|m| m / volume).collect() } else { r };
+    let centroid: Vector = if volume > 0.0 {
+        moment.iter().map(|m| m / volume).collect()
+    } else {
+        r.into_iter().collect()
+    };
     CellGeometry {
         volume,
         centroid,
@@ -249,7 +303,10 @@ mod tests {
     fn unit_cube(d: usize) -> (Polytope, Arrangement) {
         let lo = vec![0.0; d];
         let hi: Vec<f64> = (1..=d).map(|k| k as f64).collect();
-        (Polytope::cuboid(&lo, &hi), Arrangement::new(&[], &[], &lo, &hi).unwrap())
+        (
+            Polytope::cuboid(&lo, &hi),
+            Arrangement::new(&[], &[], &lo, &hi).unwrap(),
+        )
     }
 
     #[test]
@@ -260,6 +317,7 @@ mod tests {
             let factorial: f64 = (1..=d).map(|k| k as f64).product();
             assert!((g.volume - factorial).abs() < 1e-12, "d={d}: {}", g.volume);
             assert_eq!(g.facets.len(), 2 * d);
+            let _: &Vector = &g.centroid;
             for f in &g.facets {
                 let axis = f.normal.iter().position(|v| v.abs() == 1.0).unwrap();
                 assert!((f.area - factorial / (axis + 1) as f64).abs() < 1e-12);
@@ -284,7 +342,11 @@ mod tests {
         let g = measure_cell(&tet, &a, true);
         assert!((g.volume - 1.0 / 6.0).abs() < 1e-14);
         assert_eq!((g.facets.len(), g.ridges.len()), (4, 6));
-        let slanted = g.facets.iter().find(|f| f.planes == vec![6]).unwrap();
+        let slanted = g
+            .facets
+            .iter()
+            .find(|f| f.planes.as_slice() == [6])
+            .unwrap();
         assert!((slanted.area - 3f64.sqrt() / 2.0).abs() < 1e-14);
         for c in &g.centroid {
             assert!((c - 0.25).abs() < 1e-14);

@@ -101,16 +101,24 @@ impl Partition {
             leaf_to_cell[leaf] = cell as u32;
         }
         let gather = |src: &[f64], width: usize| -> Vec<f64> {
-            order.iter().flat_map(|&l| src[l * width..(l + 1) * width].iter().copied()).collect()
+            order
+                .iter()
+                .flat_map(|&l| src[l * width..(l + 1) * width].iter().copied())
+                .collect()
         };
-        let patterns: Vec<u64> = order.iter().flat_map(|&l| pattern(l).iter().copied()).collect();
+        let patterns: Vec<u64> = order
+            .iter()
+            .flat_map(|&l| pattern(l).iter().copied())
+            .collect();
         let volumes = gather(&buf.volumes, 1);
         let centroids = gather(&buf.centroids, d);
         let interior_points = gather(&buf.interior_points, d);
         let mut vertex_start = vec![0];
         let mut vertices = Vec::with_capacity(buf.vertices.len());
         for &l in &order {
-            vertices.extend_from_slice(&buf.vertices[buf.vertex_start[l] * d..buf.vertex_start[l + 1] * d]);
+            vertices.extend_from_slice(
+                &buf.vertices[buf.vertex_start[l] * d..buf.vertex_start[l + 1] * d],
+            );
             vertex_start.push(vertices.len() / d);
         }
 
@@ -169,52 +177,60 @@ impl Partition {
             facet_normals.extend_from_slice(&buf.facet_normals[f * d..(f + 1) * d]);
             facet_planes.push(plane);
         }
-        let global_facet = |cell: usize, plane: u32, other: i64| -> usize {
-            let key = if other == NO_CELL || (cell as i64) < other {
-                (cell, other as u64, plane)
-            } else {
-                (other as usize, cell as u64, plane)
-            };
-            keys.binary_search_by(|k| (k.0, k.1, k.2).cmp(&key)).expect("every facet is recorded once")
-        };
+        // Global id of every local facet (indexed like `buf.facet_areas`).
+        let mut global_of_local = vec![usize::MAX; buf.facet_areas.len()];
+        for (g, k) in keys.iter().enumerate() {
+            global_of_local[k.3] = g;
+        }
         let mut max_facet_area_mismatch: f64 = 0.0;
         for (cell, facets) in local.iter().enumerate() {
             let leaf = order[cell];
             for (k, &(plane, other)) in facets.iter().enumerate() {
                 if other != NO_CELL && (cell as i64) > other {
-                    let g = global_facet(cell, plane, other);
-                    let (a, b) = (facet_areas[g], buf.facet_areas[buf.facet_start[leaf] + k]);
-                    max_facet_area_mismatch = max_facet_area_mismatch.max((a - b).abs() / a.max(b).max(f64::MIN_POSITIVE));
+                    let key = (other as usize, cell as u64, plane);
+                    let g = keys
+                        .binary_search_by(|k| (k.0, k.1, k.2).cmp(&key))
+                        .expect("every interior facet is recorded from its lower cell");
+                    let f = buf.facet_start[leaf] + k;
+                    global_of_local[f] = g;
+                    let (a, b) = (facet_areas[g], buf.facet_areas[f]);
+                    max_facet_area_mismatch = max_facet_area_mismatch
+                        .max((a - b).abs() / a.max(b).max(f64::MIN_POSITIVE));
                 }
             }
         }
 
         // Ridges, with global facet ids and ids of the global (d−2)-faces.
-        let mut ridge_cells = Vec::new();
-        let mut ridge_facets = Vec::new();
-        let mut ridge_angles = Vec::new();
-        let mut ridge_volumes = Vec::new();
-        let mut ridge_keys = Vec::new();
-        for (cell, facets) in local.iter().enumerate() {
-            let leaf = order[cell];
+        let n_ridges = buf.ridge_angles.len();
+        let mut ridge_cells = Vec::with_capacity(n_ridges);
+        let mut ridge_facets = Vec::with_capacity(n_ridges);
+        let mut ridge_angles = Vec::with_capacity(n_ridges);
+        let mut ridge_volumes = Vec::with_capacity(n_ridges);
+        let mut ridge_keys = Vec::with_capacity(n_ridges);
+        for (cell, &leaf) in order.iter().enumerate() {
+            let first = buf.facet_start[leaf];
             for r in buf.ridge_start[leaf]..buf.ridge_start[leaf + 1] {
                 let [a, b] = buf.ridge_facets[r];
-                let (pa, oa) = facets[a as usize];
-                let (pb, ob) = facets[b as usize];
                 ridge_cells.push(cell);
-                ridge_facets.push([global_facet(cell, pa, oa), global_facet(cell, pb, ob)]);
+                ridge_facets.push([
+                    global_of_local[first + a as usize],
+                    global_of_local[first + b as usize],
+                ]);
                 ridge_angles.push(buf.ridge_angles[r]);
                 ridge_volumes.push(buf.ridge_volumes[r]);
-                ridge_keys.push(buf.ridge_keys[r]);
+                ridge_keys.push((buf.ridge_keys[r], ridge_keys.len()));
             }
         }
-        let mut distinct = ridge_keys.clone();
-        distinct.par_sort_unstable();
-        distinct.dedup();
-        let ridge_faces = ridge_keys
-            .iter()
-            .map(|k| distinct.binary_search(k).expect("key is present"))
-            .collect();
+        ridge_keys.par_sort_unstable();
+        let mut ridge_faces = vec![0; n_ridges];
+        let mut face = 0;
+        for (k, &(key, r)) in ridge_keys.iter().enumerate() {
+            if k > 0 && key != ridge_keys[k - 1].0 {
+                face += 1;
+            }
+            ridge_faces[r] = face;
+        }
+        drop(ridge_keys);
 
         Ok(Self {
             n_cells: n,
@@ -265,7 +281,10 @@ impl Partition {
     /// hyperplane's function is ≤ 0), or [`NO_CELL`] outside the box.
     pub fn locate(&self, x: &[f64]) -> i64 {
         let a = &self.arrangement;
-        if x.iter().enumerate().any(|(k, &v)| !(v >= a.lo[k] && v <= a.hi[k])) {
+        if x.iter()
+            .enumerate()
+            .any(|(k, &v)| !(v >= a.lo[k] && v <= a.hi[k]))
+        {
             return NO_CELL;
         }
         let mut at = 0;
@@ -275,13 +294,20 @@ impl Partition {
                 return i64::from(self.leaf_to_cell[node.value as usize]);
             }
             let plane = a.class_plane(node.class as usize);
-            at = if a.distance(plane, x) > 0.0 { at + 1 + node.value as usize } else { at + 1 };
+            at = if a.distance(plane, x) > 0.0 {
+                at + 1 + node.value as usize
+            } else {
+                at + 1
+            };
         }
     }
 
     /// [`Self::locate`] for many points (row-major `N × d`), in parallel.
     pub fn locate_many(&self, points: &[f64]) -> Vec<i64> {
-        points.par_chunks(self.dim()).map(|x| self.locate(x)).collect()
+        points
+            .par_chunks(self.dim())
+            .map(|x| self.locate(x))
+            .collect()
     }
 }
 

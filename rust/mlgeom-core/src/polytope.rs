@@ -77,9 +77,19 @@ impl Polytope {
 
     /// Signed distances of every vertex to the plane {n·x + b = 0}.
     pub fn distances(&self, normal: &[f64], offset: f64) -> Vec<f64> {
-        (0..self.n_vertices())
-            .map(|i| self.vertex(i).iter().zip(normal).map(|(a, b)| a * b).sum::<f64>() + offset)
-            .collect()
+        let mut out = Vec::new();
+        self.distances_into(normal, offset, &mut out);
+        out
+    }
+
+    /// [`Self::distances`] into a reused buffer.
+    pub fn distances_into(&self, normal: &[f64], offset: f64, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(
+            self.coords
+                .chunks_exact(self.dim)
+                .map(|x| x.iter().zip(normal).map(|(a, b)| a * b).sum::<f64>() + offset),
+        );
     }
 
     /// Adds `plane` to the incidence sets of the vertices with `|distance| <= tol` (a supporting plane).
@@ -89,7 +99,11 @@ impl Polytope {
         }
         let mut builder = Builder::new(self.dim);
         for i in 0..self.n_vertices() {
-            builder.push_vertex(self.vertex(i), self.incidence_of(i), (dist[i].abs() <= tol).then_some(plane));
+            builder.push_vertex(
+                self.vertex(i),
+                self.incidence_of(i),
+                (dist[i].abs() <= tol).then_some(plane),
+            );
         }
         *self = builder.finish();
     }
@@ -143,7 +157,8 @@ impl Polytope {
 
     /// Combinatorial adjacency test: `common` = I(u) ∩ I(v) is contained in no other vertex's set.
     fn is_edge(&self, u: usize, v: usize, common: &[u32]) -> bool {
-        (0..self.n_vertices()).all(|w| w == u || w == v || !is_subset_sorted(common, self.incidence_of(w)))
+        (0..self.n_vertices())
+            .all(|w| w == u || w == v || !is_subset_sorted(common, self.incidence_of(w)))
     }
 }
 

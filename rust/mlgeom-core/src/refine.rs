@@ -8,7 +8,6 @@
 //! (randomised incremental construction). Independent subtrees run in parallel with `rayon::join`;
 //! every subtree's result is laid out in preorder, so the output does not depend on the thread count.
 
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::arrangement::Arrangement;
@@ -23,7 +22,7 @@ pub const BYTES_PER_CELL_ESTIMATE: usize = 600;
 /// Subtrees with at most this many classes left run sequentially.
 const PARALLEL_MIN_PENDING: usize = 4;
 /// Spawn parallel tasks only near the root.
-const PARALLEL_MAX_DEPTH: usize = 24;
+const PARALLEL_MAX_DEPTH: usize = 16;
 
 /// Knobs of one refinement.
 #[derive(Clone, Copy, Debug)]
@@ -192,21 +191,88 @@ impl Context<'_> {
         }
     }
 
-    fn refine(&self, mut poly: Polytope, pending: &[u32], mut pattern: Vec<u64>, depth: usize, out: &mut Refinement) {
-        if self.stopped() {
+    /// Refines `poly` by the classes in `pending`. Subtrees near the root run in parallel and come
+    /// back as a list of chunks in preorder (concatenated once at the end, never copied per level).
+    fn refine(
+        &self,
+        poly: Polytope,
+        pending: &[u32],
+        pattern: Vec<u64>,
+        depth: usize,
+    ) -> Vec<Refinement> {
+        let mut out = Refinement::new();
+        let Some((g, neg, pos, rest, neg_pattern, pos_pattern)) =
+            self.split_or_leaf(poly, pending, pattern, &mut out)
+        else {
+            return vec![out];
+        };
+        out.nodes.push(Node { class: g, value: 0 });
+        if depth < PARALLEL_MAX_DEPTH && rest.len() >= PARALLEL_MIN_PENDING {
+            let (a, b) = rayon::join(
+                || self.refine(neg, &rest, neg_pattern, depth + 1),
+                || self.refine(pos, &rest, pos_pattern, depth + 1),
+            );
+            out.nodes[0].value = a.iter().map(|r| r.nodes.len()).sum::<usize>() as u32;
+            let mut chunks = Vec::with_capacity(1 + a.len() + b.len());
+            chunks.push(out);
+            chunks.extend(a);
+            chunks.extend(b);
+            chunks
+        } else {
+            self.refine_sequential(neg, &rest, neg_pattern, &mut out);
+            out.nodes[0].value = (out.nodes.len() - 1) as u32;
+            self.refine_sequential(pos, &rest, pos_pattern, &mut out);
+            vec![out]
+        }
+    }
+
+    /// Depth-first refinement appending to `out`.
+    fn refine_sequential(
+        &self,
+        poly: Polytope,
+        pending: &[u32],
+        pattern: Vec<u64>,
+        out: &mut Refinement,
+    ) {
+        let Some((g, neg, pos, rest, neg_pattern, pos_pattern)) =
+            self.split_or_leaf(poly, pending, pattern, out)
+        else {
             return;
+        };
+        let at = out.nodes.len();
+        out.nodes.push(Node { class: g, value: 0 });
+        self.refine_sequential(neg, &rest, neg_pattern, out);
+        out.nodes[at].value = (out.nodes.len() - at - 1) as u32;
+        self.refine_sequential(pos, &rest, pos_pattern, out);
+    }
+
+    /// Tests the pending classes against `poly`. Classes that miss it fix their pattern bits; if none
+    /// crosses, the cell is a leaf (emitted into `out`) and `None` is returned. Otherwise the first
+    /// crossing class splits it: (class, negative part, positive part, remaining crossing classes,
+    /// and the two patterns).
+    #[allow(clippy::type_complexity)]
+    fn split_or_leaf(
+        &self,
+        mut poly: Polytope,
+        pending: &[u32],
+        mut pattern: Vec<u64>,
+        out: &mut Refinement,
+    ) -> Option<(u32, Polytope, Polytope, Vec<u32>, Vec<u64>, Vec<u64>)> {
+        if self.stopped() {
+            return None;
         }
         let tol = self.arr.tol;
         let mut crossing: Vec<u32> = Vec::with_capacity(pending.len());
         let mut first_dist: Option<Vec<f64>> = None;
+        let mut dist = Vec::with_capacity(poly.n_vertices());
         for &g in pending {
             let plane = self.arr.class_plane(g as usize);
-            let dist = poly.distances(self.arr.normal(plane), self.arr.offsets[plane]);
+            poly.distances_into(self.arr.normal(plane), self.arr.offsets[plane], &mut dist);
             let above = dist.iter().any(|&v| v > tol);
             let below = dist.iter().any(|&v| v < -tol);
             if above && below {
                 if first_dist.is_none() {
-                    first_dist = Some(dist);
+                    first_dist = Some(dist.clone());
                 }
                 crossing.push(g);
             } else {
@@ -216,39 +282,15 @@ impl Context<'_> {
         }
         let Some(dist) = first_dist else {
             self.emit_leaf(&poly, &pattern, out);
-            return;
+            return None;
         };
-        let g = crossing[0] as usize;
-        let (neg, pos) = poly.split(self.arr.class_plane(g) as u32, &dist, tol);
-        drop(poly);
-        let rest = &crossing[1..];
+        let g = crossing.remove(0);
+        let (neg, pos) = poly.split(self.arr.class_plane(g as usize) as u32, &dist, tol);
         let mut neg_pattern = pattern.clone();
-        self.set_class_bits(&mut neg_pattern, g, false);
+        self.set_class_bits(&mut neg_pattern, g as usize, false);
         let mut pos_pattern = pattern;
-        self.set_class_bits(&mut pos_pattern, g, true);
-        let at = out.nodes.len();
-        out.nodes.push(Node { class: g as u32, value: 0 });
-        if depth < PARALLEL_MAX_DEPTH && rest.len() >= PARALLEL_MIN_PENDING {
-            let (a, b) = rayon::join(
-                || {
-                    let mut r = Refinement::new();
-                    self.refine(neg, rest, neg_pattern, depth + 1, &mut r);
-                    r
-                },
-                || {
-                    let mut r = Refinement::new();
-                    self.refine(pos, rest, pos_pattern, depth + 1, &mut r);
-                    r
-                },
-            );
-            out.nodes[at].value = a.nodes.len() as u32;
-            out.append(a);
-            out.append(b);
-        } else {
-            self.refine(neg, rest, neg_pattern, depth + 1, out);
-            out.nodes[at].value = (out.nodes.len() - at - 1) as u32;
-            self.refine(pos, rest, pos_pattern, depth + 1, out);
-        }
+        self.set_class_bits(&mut pos_pattern, g as usize, true);
+        Some((g, neg, pos, crossing, neg_pattern, pos_pattern))
     }
 
     fn emit_leaf(&self, poly: &Polytope, pattern: &[u64], out: &mut Refinement) {
@@ -278,7 +320,9 @@ impl Context<'_> {
         }
         cells.facet_start.push(cells.facet_areas.len());
         for r in &geometry.ridges {
-            cells.ridge_facets.push([r.facets.0 as u32, r.facets.1 as u32]);
+            cells
+                .ridge_facets
+                .push([r.facets.0 as u32, r.facets.1 as u32]);
             cells.ridge_angles.push(r.angle);
             cells.ridge_volumes.push(r.volume);
             cells.ridge_keys.push(self.face_key(pattern, &r.planes));
@@ -291,35 +335,38 @@ impl Context<'_> {
 
     /// Identifies a face of the arrangement: all cells around it agree on every class not through it.
     fn face_key(&self, pattern: &[u64], planes: &[u32]) -> u128 {
-        let mut masked = pattern.to_vec();
+        let mut masked: smallvec::SmallVec<[u64; 8]> = pattern.iter().copied().collect();
         let first_class = 2 * self.arr.dim as u32;
         for &p in planes.iter().filter(|&&p| p >= first_class) {
             for &j in &self.arr.classes[(p - first_class) as usize].members {
                 set_pattern_bit(&mut masked, j, false);
             }
         }
-        let half = |salt: u8| {
-            let mut h = std::hash::DefaultHasher::new();
-            salt.hash(&mut h);
-            masked.hash(&mut h);
-            planes.hash(&mut h);
-            h.finish()
+        let half = |seed: u64| {
+            let words = masked
+                .iter()
+                .copied()
+                .chain([u64::MAX])
+                .chain(planes.iter().map(|&p| u64::from(p)));
+            words.fold(seed, |h, w| splitmix(h ^ splitmix(w.wrapping_add(seed))))
         };
-        (u128::from(half(0)) << 64) | u128::from(half(1))
+        (u128::from(half(0x243F_6A88_85A3_08D3)) << 64) | u128::from(half(0x1319_8A2E_0370_7344))
     }
+}
+
+/// The SplitMix64 finaliser: a bijective 64-bit mixer.
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A fixed-seed permutation of 0..n (SplitMix64 + Fisher–Yates).
 fn insertion_order(n: usize) -> Vec<u32> {
     let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in (1..n).rev() {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        order.swap(i, (z % (i as u64 + 1)) as usize);
+        order.swap(i, (splitmix(i as u64) % (i as u64 + 1)) as usize);
     }
     order
 }
@@ -341,8 +388,7 @@ pub fn refine(arr: &Arrangement, opts: RefineOptions<'_>) -> Result<Refinement> 
     }
     let root = Polytope::cuboid(&arr.lo, &arr.hi);
     let order = insertion_order(arr.classes.len());
-    let mut out = Refinement::new();
-    ctx.refine(root, &order, pattern, 0, &mut out);
+    let chunks = ctx.refine(root, &order, pattern, 0);
     if ctx.too_many.load(Ordering::Relaxed) {
         return Err(GeomError::TooManyCells {
             limit: opts.max_cells,
@@ -352,6 +398,12 @@ pub fn refine(arr: &Arrangement, opts: RefineOptions<'_>) -> Result<Refinement> 
     }
     if ctx.stop.load(Ordering::Relaxed) {
         return Err(GeomError::Interrupted);
+    }
+    let mut out = Refinement::new();
+    out.nodes
+        .reserve_exact(chunks.iter().map(|c| c.nodes.len()).sum());
+    for chunk in chunks {
+        out.append(chunk);
     }
     Ok(out)
 }
@@ -369,7 +421,13 @@ mod tests {
 
     #[test]
     fn two_lines_make_four_cells() {
-        let a = Arrangement::new(&[1.0, 0.0, 0.0, 1.0], &[-0.3, -0.6], &[0.0, 0.0], &[1.0, 1.0]).unwrap();
+        let a = Arrangement::new(
+            &[1.0, 0.0, 0.0, 1.0],
+            &[-0.3, -0.6],
+            &[0.0, 0.0],
+            &[1.0, 1.0],
+        )
+        .unwrap();
         let r = refine(&a, RefineOptions::default()).unwrap();
         assert_eq!(r.cells.len(), 4);
         assert_eq!(r.nodes.len(), 7);

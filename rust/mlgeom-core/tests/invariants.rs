@@ -52,7 +52,11 @@ fn check_invariants(p: &Partition) {
     let total: f64 = p.volumes.iter().sum();
     assert!((total - 1.0).abs() < 1e-9, "volume sum {total}");
     assert!(p.volumes.iter().all(|&v| v > 0.0));
-    assert!(p.max_facet_area_mismatch < 1e-8, "area mismatch {}", p.max_facet_area_mismatch);
+    assert!(
+        p.max_facet_area_mismatch < 1e-8,
+        "area mismatch {}",
+        p.max_facet_area_mismatch
+    );
     let mut closure = vec![vec![0.0; d]; p.n_cells];
     for (f, cells) in p.facet_cells.iter().enumerate() {
         let n = &p.facet_normals[f * d..(f + 1) * d];
@@ -69,7 +73,9 @@ fn check_invariants(p: &Partition) {
     if d >= 2 {
         let mut around: HashMap<usize, (f64, bool)> = HashMap::new();
         for r in 0..p.ridge_angles.len() {
-            let on_box = p.ridge_facets[r].iter().any(|&f| p.facet_cells[f][1] == NO_CELL);
+            let on_box = p.ridge_facets[r]
+                .iter()
+                .any(|&f| p.facet_cells[f][1] == NO_CELL);
             let e = around.entry(p.ridge_faces[r]).or_insert((0.0, false));
             e.0 += p.ridge_angles[r];
             e.1 |= on_box;
@@ -148,7 +154,10 @@ fn locate_matches_the_sign_pattern() {
     let (w, c) = random_arrangement(25, 3, 3);
     let p = partition(&w, &c, 3, None);
     let (pts, _) = random_arrangement(200, 3, 99);
-    for x in pts.chunks(3).map(|x| x.iter().map(|v| 0.5 + 0.5 * v).collect::<Vec<f64>>()) {
+    for x in pts
+        .chunks(3)
+        .map(|x| x.iter().map(|v| 0.5 + 0.5 * v).collect::<Vec<f64>>())
+    {
         let cell = p.locate(&x);
         assert!(cell >= 0);
         for j in 0..25 {
@@ -178,13 +187,17 @@ fn degenerate_arrangements() {
     }
     // Duplicates, opposite orientation, scale: one boundary. Parallel lines. Missing the box.
     // Along a box face, through a corner, zero normal.
-    let w = [1.0, 0.0, -2.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0];
+    let w = [
+        1.0, 0.0, -2.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0,
+    ];
     let c = [-0.5, 1.0, -0.5, -0.25, 5.0, -2.0, 3.0, 0.0];
     let p = partition(&w, &c, 2, None);
     // x = 0.5 (×3), x = 0.25, y + 5 (misses), x + y = 2 (corner), zero normal, x = 0 (box face)
     assert_eq!(p.n_cells, 3);
     check_invariants(&p);
-    let interior: Vec<usize> = (0..p.facet_cells.len()).filter(|&f| p.facet_cells[f][1] != NO_CELL).collect();
+    let interior: Vec<usize> = (0..p.facet_cells.len())
+        .filter(|&f| p.facet_cells[f][1] != NO_CELL)
+        .collect();
     assert_eq!(interior.len(), 2);
     // Planes through a common line in 3-D: 2k cells.
     let w = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, -1.0, 0.0];
@@ -220,7 +233,10 @@ fn too_many_cells_is_an_error() {
         ..Default::default()
     };
     let err = Partition::from_hyperplanes(&w, &c, &[0.0; 2], &[1.0; 2], opts).unwrap_err();
-    assert!(matches!(err, mlgeom_core::GeomError::TooManyCells { limit: 50, .. }));
+    assert!(matches!(
+        err,
+        mlgeom_core::GeomError::TooManyCells { limit: 50, .. }
+    ));
 }
 
 proptest! {

@@ -23,7 +23,9 @@ impl From<PyGeomError> for PyErr {
             GeomError::TooManyCells { .. } => "TooManyCellsError",
             GeomError::Numerical(_) => "NumericalError",
             GeomError::ThreadPool(_) => "MlgeomError",
-            GeomError::Interrupted => return PyKeyboardInterrupt::new_err("mlgeom_rs computation interrupted"),
+            GeomError::Interrupted => {
+                return PyKeyboardInterrupt::new_err("mlgeom_rs computation interrupted");
+            }
         };
         raise(class, message)
     }

@@ -35,7 +35,10 @@ pub fn partition_hyperplanes(
     let lo = lo.as_array().to_vec();
     let hi = hi.as_array().to_vec();
     if n_threads == Some(0) {
-        return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
+        return Err(raise(
+            "InvalidInputError",
+            "n_threads must be at least 1".to_string(),
+        ));
     }
     let opts = PartitionOptions {
         n_threads,
@@ -45,7 +48,8 @@ pub fn partition_hyperplanes(
             ..RefineOptions::default()
         },
     };
-    let result = py.detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
+    let result = py
+        .detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
     Ok(NativePartition {
         inner: Arc::new(result.map_err(PyErr::from)?),
     })
@@ -57,7 +61,11 @@ pub struct NativePartition {
     inner: Arc<Partition>,
 }
 
-fn matrix<'py, T: numpy::Element>(py: Python<'py>, data: Vec<T>, cols: usize) -> PyResult<Bound<'py, PyArray2<T>>> {
+fn matrix<'py, T: numpy::Element>(
+    py: Python<'py>,
+    data: Vec<T>,
+    cols: usize,
+) -> PyResult<Bound<'py, PyArray2<T>>> {
     let rows = if cols == 0 { 0 } else { data.len() / cols };
     PyArray1::from_vec(py, data).reshape([rows, cols])
 }
@@ -139,11 +147,23 @@ impl NativePartition {
     }
 
     fn class_members<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
-        PyArray1::from_vec(py, as_i64(self.inner.classes().iter().flat_map(|c| c.members.iter().copied())))
+        PyArray1::from_vec(
+            py,
+            as_i64(
+                self.inner
+                    .classes()
+                    .iter()
+                    .flat_map(|c| c.members.iter().copied()),
+            ),
+        )
     }
 
     fn facet_cells<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<i64>>> {
-        matrix(py, self.inner.facet_cells.iter().flatten().copied().collect(), 2)
+        matrix(
+            py,
+            self.inner.facet_cells.iter().flatten().copied().collect(),
+            2,
+        )
     }
 
     fn facet_areas<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
@@ -157,14 +177,26 @@ impl NativePartition {
     /// Coincidence class carrying each facet, -1 on the box boundary.
     fn facet_class<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         let first = 2 * self.inner.dim() as i64;
-        let v = self.inner.facet_planes.iter().map(|&p| if i64::from(p) < first { -1 } else { i64::from(p) - first });
+        let v = self.inner.facet_planes.iter().map(|&p| {
+            if i64::from(p) < first {
+                -1
+            } else {
+                i64::from(p) - first
+            }
+        });
         PyArray1::from_vec(py, v.collect())
     }
 
     /// Box face of each facet (2·axis + 0 for lo, + 1 for hi), -1 for interior facets.
     fn facet_box_face<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         let first = 2 * self.inner.dim() as i64;
-        let v = self.inner.facet_planes.iter().map(|&p| if i64::from(p) < first { i64::from(p) } else { -1 });
+        let v = self.inner.facet_planes.iter().map(|&p| {
+            if i64::from(p) < first {
+                i64::from(p)
+            } else {
+                -1
+            }
+        });
         PyArray1::from_vec(py, v.collect())
     }
 
@@ -173,7 +205,11 @@ impl NativePartition {
     }
 
     fn ridge_facets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<i64>>> {
-        matrix(py, as_i64(self.inner.ridge_facets.iter().flatten().copied()), 2)
+        matrix(
+            py,
+            as_i64(self.inner.ridge_facets.iter().flatten().copied()),
+            2,
+        )
     }
 
     fn ridge_face<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
@@ -189,11 +225,18 @@ impl NativePartition {
     }
 
     /// Cell index of each point (rows of an `(N, d)` array), -1 outside the box.
-    fn locate<'py>(&self, py: Python<'py>, points: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    fn locate<'py>(
+        &self,
+        py: Python<'py>,
+        points: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray1<i64>>> {
         let d = self.inner.dim();
         let cols = points.as_array().ncols();
         if cols != d {
-            return Err(raise("InvalidInputError", format!("points must have {d} columns, got {cols}")));
+            return Err(raise(
+                "InvalidInputError",
+                format!("points must have {d} columns, got {cols}"),
+            ));
         }
         let flat: Vec<f64> = points.as_array().iter().copied().collect();
         let inner = Arc::clone(&self.inner);
