@@ -66,7 +66,7 @@ fn matrix<'py, T: numpy::Element>(
     data: Vec<T>,
     cols: usize,
 ) -> PyResult<Bound<'py, PyArray2<T>>> {
-    let rows = if cols == 0 { 0 } else { data.len() / cols };
+    let rows = data.len().checked_div(cols).unwrap_or(0);
     PyArray1::from_vec(py, data).reshape([rows, cols])
 }
 
