@@ -140,7 +140,11 @@ def generic_inside_arrangement(seed: int, d: int, m: int, half_width: float = 50
     rng = np.random.default_rng(seed)
     lo, hi = -half_width * np.ones(d), half_width * np.ones(d)
     for _ in range(1000):
-        W = rng.normal(size=(m, d))
+        if d == 2:  # well-spread directions, so that all C(m, 2) crossings stay near the centre
+            theta = np.pi * (np.arange(m) + rng.uniform(0.2, 0.8, m)) / m
+            W = np.column_stack([np.cos(theta), np.sin(theta)])[rng.permutation(m)]
+        else:
+            W = rng.normal(size=(m, d))
         W /= np.linalg.norm(W, axis=1, keepdims=True)
         p = rng.uniform(-1.0, 1.0, size=(m, d))
         c = -(W * p).sum(axis=1)
@@ -149,13 +153,15 @@ def generic_inside_arrangement(seed: int, d: int, m: int, half_width: float = 50
     raise RuntimeError("could not draw a generic arrangement")
 
 
-def verify_generic_inside(W, c, lo, hi, *, margin=1e-3, sep=1e-6, min_sv=1e-3) -> bool:
+def verify_generic_inside(W, c, lo, hi, *, margin=1e-3, sep=1e-8, min_sv=1e-3) -> bool:
     """True iff every k-subset (k <= d) of the hyperplanes has independent normals, its intersection flat has
-    a point strictly inside the box, and no vertex (d-subset) lies within ``sep`` of another hyperplane."""
+    a point strictly inside the box, and no vertex (d-subset) lies within ``sep`` * box diagonal (100x the
+    package's tolerance) of another hyperplane."""
     import itertools
 
     m, d = W.shape
     span = hi - lo
+    sep = sep * float(np.linalg.norm(span))
     for k in range(1, min(m, d) + 1):
         for S in itertools.combinations(range(m), k):
             A = W[list(S)]
@@ -230,3 +236,294 @@ def crosses_interior(w, c0, lo, hi, tol) -> bool:
     mid = w @ centre + c0
     rad = np.abs(w) @ half
     return (mid + rad > tol * nw) and (mid - rad < -tol * nw)
+
+
+# --------------------------------------------------------------------------------------------- reference comparison
+def assert_matches_reference(part, ref, arr: Arrangement, rtol: float = 1e-7) -> None:
+    """Same labels, patterns, volumes (rtol), centroids, facets (pairs, box faces, areas, normals, carriers)."""
+    msg = repr(arr)
+    assert part.n_cells == ref.n_cells, msg
+    assert list(part.labels) == ref.labels, msg
+    np.testing.assert_array_equal(np.asarray(part.patterns), ref.patterns, err_msg=msg)
+    np.testing.assert_allclose(part.volumes, ref.volumes, rtol=rtol, atol=0, err_msg=msg)
+    np.testing.assert_allclose(part.centroids, ref.centroids, rtol=0, atol=1e-7 * arr.scale, err_msg=msg)
+
+    f = part.facets
+    cells = np.asarray(f.cells)
+    areas = np.asarray(f.areas)
+    normals = np.asarray(f.normals)
+    hyper = np.asarray(f.hyperplane)
+    box_face = np.asarray(f.box_face)
+    ours = {}
+    for k, (a, b) in enumerate(cells.tolist()):
+        key = (a, b, int(box_face[k])) if b < 0 else (a, b, -1)
+        assert key not in ours, f"facet {key} appears twice; {msg}"
+        ours[key] = k
+    theirs = {(*rf.cells, rf.box_face): rf for rf in ref.facets}
+    assert set(ours) == set(theirs), (
+        f"facets differ: only ours {sorted(set(ours) - set(theirs))}, only reference "
+        f"{sorted(set(theirs) - set(ours))}; {msg}"
+    )
+    area_tol = 1e-7 * arr.scale ** (arr.d - 1)
+    for key, rf in theirs.items():
+        k = ours[key]
+        assert math.isclose(areas[k], rf.area, rel_tol=rtol, abs_tol=area_tol * 1e-3), (key, areas[k], rf.area, msg)
+        np.testing.assert_allclose(normals[k], rf.normal, atol=1e-9, err_msg=f"normal of facet {key}; {msg}")
+        assert hyper[k] == rf.hyperplane, (key, msg)
+        assert tuple(np.asarray(f.carriers[k]).tolist()) == rf.carriers, (key, msg)
+
+
+# --------------------------------------------------------------------------------------------- invariant checks
+# Each takes (part, arr) and asserts one family of DESIGN.md §5 invariants; failures print the arrangement.
+def check_cells(part, arr: Arrangement) -> None:
+    """Counts, labels (sorted, unique, equal to the patterns), volumes (> 0, summing to the box volume)."""
+    msg = repr(arr)
+    n, m = part.n_cells, arr.m
+    assert part.dim == arr.d and part.n_hyperplanes == m, msg
+    assert 0 < part.tolerance < 1e-8 * arr.scale, (part.tolerance, msg)
+    labels = list(part.labels)
+    pats = np.asarray(part.patterns)
+    assert len(labels) == n and pats.shape == (n, m) and pats.dtype == bool, msg
+    assert labels == sorted(labels) and len(set(labels)) == n, msg
+    assert labels == [label_of(p) for p in pats], msg
+    vols = np.asarray(part.volumes)
+    assert vols.shape == (n,) and np.all(vols > 0), (vols.min(), msg)
+    assert math.isclose(vols.sum(), box_volume(arr.lo, arr.hi), rel_tol=1e-9), (vols.sum(), msg)
+    # bits of rows that cannot split the box are constant
+    for j in range(m):
+        if not crosses_interior(arr.W[j], arr.c[j], arr.lo, arr.hi, 1e-9 * arr.scale):
+            assert pats[:, j].all() or not pats[:, j].any(), (f"hyperplane {j} misses the box interior", msg)
+            if not arr.W[j].any():
+                assert (pats[:, j] == (arr.c[j] > 0)).all(), (f"zero normal {j}", msg)
+
+
+def check_facets(part, arr: Arrangement) -> None:
+    """Facet records: interior facets (two distinct ordered cells, patterns differing exactly in the carriers,
+    carriers = one coincidence class, unit normal along that hyperplane from the first cell to the second),
+    box facets (outward axis normals, areas summing to each box face's area)."""
+    msg = repr(arr)
+    d, n = arr.d, part.n_cells
+    f = part.facets
+    cells = np.asarray(f.cells)
+    areas = np.asarray(f.areas)
+    normals = np.asarray(f.normals)
+    hyper = np.asarray(f.hyperplane)
+    box_face = np.asarray(f.box_face)
+    F = len(cells)
+    assert cells.shape == (F, 2) and cells.dtype == np.int64, msg
+    assert areas.shape == (F,) and normals.shape == (F, d) and hyper.shape == (F,) and box_face.shape == (F,), msg
+    assert len(f.carriers) == F, msg
+    assert np.all(areas > 0), (areas.min() if F else None, msg)
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-12, err_msg=msg)
+    assert np.all((cells[:, 0] >= 0) & (cells[:, 0] < n) & (cells[:, 1] >= -1) & (cells[:, 1] < n)), msg
+    pats = np.asarray(part.patterns)
+    classes = {cl[0]: cl for cl in coincidence_classes(arr.W, arr.c)}
+    interior = cells[:, 1] >= 0
+    interior_map = interior_facet_map(part)  # asserts uniqueness of pairs
+    assert len(interior_map) == int(interior.sum()), msg
+    for k in np.flatnonzero(interior):
+        a, b = cells[k]
+        h = int(hyper[k])
+        carriers = tuple(np.asarray(f.carriers[k]).tolist())
+        assert a < b, (k, msg)
+        assert box_face[k] == -1 and h in classes and carriers == classes[h], (k, h, carriers, msg)
+        differ = tuple(np.flatnonzero(pats[a] != pats[b]).tolist())
+        assert differ == carriers, (f"facet {k} {a}|{b}: patterns differ in {differ}, carriers {carriers}", msg)
+        w = arr.W[h] / np.linalg.norm(arr.W[h])
+        dot = float(normals[k] @ w)
+        assert math.isclose(abs(dot), 1.0, abs_tol=1e-9), (k, dot, msg)
+        # moving along +w increases W[h].x + c[h]: from the cell where bit h is 0 towards the one where it is 1
+        assert (dot > 0) == (not pats[a, h]), (f"facet {k} normal points from {b} to {a}", msg)
+    # box facets
+    face_area = np.zeros(2 * d)
+    for k in np.flatnonzero(~interior):
+        bf = int(box_face[k])
+        assert 0 <= bf < 2 * d and hyper[k] == -1 and len(f.carriers[k]) == 0, (k, msg)
+        axis, upper = divmod(bf, 2)
+        e = np.zeros(d)
+        e[axis] = 1.0 if upper else -1.0
+        np.testing.assert_allclose(normals[k], e, atol=1e-12, err_msg=f"box facet {k}; {msg}")
+        face_area[bf] += areas[k]
+    widths = arr.hi - arr.lo
+    for bf in range(2 * d):
+        expected = float(np.prod(np.delete(widths, bf // 2)))
+        assert math.isclose(face_area[bf], expected, rel_tol=1e-9), (f"box face {bf}", face_area[bf], expected, msg)
+
+
+def check_sections(part, arr: Arrangement) -> None:
+    """Per coincidence class, the interior facet areas on it sum to the (d-1)-area of its section of the box
+    (computed independently: tests/reference.section_area, plus closed forms for d = 2, 3)."""
+    from reference import section_area
+
+    msg = repr(arr)
+    f = part.facets
+    cells = np.asarray(f.cells)
+    areas = np.asarray(f.areas)
+    hyper = np.asarray(f.hyperplane)
+    interior = cells[:, 1] >= 0
+    tol = 1e-9 * arr.scale
+    for cl in coincidence_classes(arr.W, arr.c):
+        h = cl[0]
+        total = float(areas[interior & (hyper == h)].sum())
+        if not crosses_interior(arr.W[h], arr.c[h], arr.lo, arr.hi, tol):
+            assert total == 0.0, (f"class {cl} does not cross the box but carries facets", msg)
+            continue
+        expected = section_area(arr.W[h], arr.c[h], arr.lo, arr.hi)
+        if arr.d == 2:
+            expected2 = clipped_segment_length(arr.W[h], arr.c[h], arr.lo, arr.hi)
+            assert math.isclose(expected, expected2, rel_tol=1e-9), (expected, expected2)
+        assert math.isclose(total, expected, rel_tol=1e-8, abs_tol=1e-12 * arr.scale ** (arr.d - 1)), (
+            f"class {cl}: facet areas sum to {total}, section area {expected}",
+            msg,
+        )
+
+
+def clipped_segment_length(w, c, lo, hi) -> float:
+    """Length of {x in [lo, hi] : w.x + c = 0} in 2-D (Liang-Barsky clipping of the line)."""
+    w = np.asarray(w, float)
+    p0 = -c * w / (w @ w)
+    t = np.array([-w[1], w[0]]) / np.linalg.norm(w)
+    tmin, tmax = -np.inf, np.inf
+    for k in range(2):
+        if abs(t[k]) < 1e-15:
+            if not lo[k] <= p0[k] <= hi[k]:
+                return 0.0
+            continue
+        a, b = (lo[k] - p0[k]) / t[k], (hi[k] - p0[k]) / t[k]
+        tmin, tmax = max(tmin, min(a, b)), min(tmax, max(a, b))
+    return max(0.0, tmax - tmin)
+
+
+def outward_normals_by_cell(part) -> list[list[tuple[int, np.ndarray]]]:
+    """Per cell, [(facet index, outward unit normal)]."""
+    cells = np.asarray(part.facets.cells)
+    normals = np.asarray(part.facets.normals)
+    out: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(part.n_cells)]
+    for k, (a, b) in enumerate(cells.tolist()):
+        out[a].append((k, normals[k]))
+        if b >= 0:
+            out[b].append((k, -normals[k]))
+    return out
+
+
+def check_closure(part, arr: Arrangement) -> None:
+    """Sum_F area_F * n_F(outward) = 0 for every cell (box faces included)."""
+    msg = repr(arr)
+    areas = np.asarray(part.facets.areas)
+    for i, fl in enumerate(outward_normals_by_cell(part)):
+        assert len(fl) >= arr.d + 1, (f"cell {i} has {len(fl)} facets", msg)
+        s = sum(areas[k] * nrm for k, nrm in fl)
+        scale = max(areas[k] for k, _ in fl)
+        np.testing.assert_allclose(s, 0.0, atol=1e-9 * scale, err_msg=f"closure of cell {i}; {msg}")
+
+
+def check_ridges(part, arr: Arrangement) -> None:
+    """Ridges: both facets belong to the ridge's cell, 0 < angle < pi and angle = arccos(-n_a.n_b) with outward
+    normals; grouped by global face: the angles sum to 2*pi around an interior face, to pi on a box facet and to
+    pi/2 on a box (d-2)-face; one (d-2)-volume per face (1 in 2-D); 2-D polygons: angles sum to (k-2)*pi."""
+    msg = repr(arr)
+    d = arr.d
+    r = part.ridges
+    rc = np.asarray(r.cell)
+    rf = np.asarray(r.facets)
+    face = np.asarray(r.face)
+    ang = np.asarray(r.angles)
+    vol = np.asarray(r.volumes)
+    R = len(rc)
+    if d == 1:
+        assert R == 0, msg
+        return
+    assert R > 0 and rf.shape == (R, 2) and face.shape == (R,) and ang.shape == (R,) and vol.shape == (R,), msg
+    fcells = np.asarray(part.facets.cells)
+    fnormals = np.asarray(part.facets.normals)
+    box_face = np.asarray(part.facets.box_face)
+    assert np.all((ang > 0) & (ang < math.pi)), (ang.min(), ang.max(), msg)
+    assert np.all(vol > 0), msg
+    for k in range(R):
+        i, (fa, fb) = int(rc[k]), rf[k]
+        assert fa != fb and i in fcells[fa] and i in fcells[fb], (f"ridge {k}", msg)
+        na = fnormals[fa] * (1 if fcells[fa, 0] == i else -1)
+        nb = fnormals[fb] * (1 if fcells[fb, 0] == i else -1)
+        assert math.isclose(ang[k], math.acos(np.clip(-na @ nb, -1, 1)), abs_tol=1e-9), (f"ridge {k}", msg)
+    # a cell has at most one ridge per pair of its facets
+    pairs = {(int(i), *sorted(map(int, p))) for i, p in zip(rc, rf, strict=True)}
+    assert len(pairs) == R, msg
+    for fid in np.unique(face):
+        sel = face == fid
+        total = float(ang[sel].sum())
+        faces_touched = {int(box_face[x]) for x in rf[sel].ravel() if box_face[x] >= 0}
+        expected = {0: 2 * math.pi, 1: math.pi, 2: math.pi / 2}[len(faces_touched)]
+        assert math.isclose(total, expected, abs_tol=1e-9 * sel.sum()), (
+            f"angles around face {fid} (box faces {sorted(faces_touched)}, cells {rc[sel].tolist()}) sum to "
+            f"{total}, expected {expected}",
+            msg,
+        )
+        np.testing.assert_allclose(vol[sel], vol[sel][0], rtol=1e-9, err_msg=f"face {fid} volumes; {msg}")
+        assert len(set(rc[sel].tolist())) == sel.sum(), (f"face {fid}: a cell twice", msg)
+    if d == 2:
+        np.testing.assert_array_equal(vol, 1.0, err_msg=msg)
+        nf = np.zeros(part.n_cells, int)
+        for a, b in fcells.tolist():
+            nf[a] += 1
+            if b >= 0:
+                nf[b] += 1
+        nr = np.bincount(rc, minlength=part.n_cells)
+        np.testing.assert_array_equal(nr, nf, err_msg=f"polygon vertices != edges; {msg}")
+        sums = np.bincount(rc, weights=ang, minlength=part.n_cells)
+        np.testing.assert_allclose(sums, (nf - 2) * math.pi, atol=1e-9, err_msg=msg)
+
+
+def check_points(part, arr: Arrangement) -> None:
+    """interior_points strictly inside their cells; vertices satisfy the cell's inequalities within
+    tolerance; volumes and centroids agree with the vertex representation (Qhull)."""
+    from reference import polytope_centroid, polytope_volume
+
+    msg = repr(arr)
+    d, n = arr.d, part.n_cells
+    W, c = arr.W, arr.c
+    norms = np.linalg.norm(W, axis=1)
+    nz = norms > 0
+    pats = np.asarray(part.patterns)
+    ip = np.asarray(part.interior_points)
+    cent = np.asarray(part.centroids)
+    assert ip.shape == (n, d) and cent.shape == (n, d), msg
+    assert np.all((ip > arr.lo) & (ip < arr.hi)), msg
+    vals = ip @ W.T + c
+    assert np.all(np.abs(vals[:, nz]) > 0), ("an interior point lies on a hyperplane", msg)
+    np.testing.assert_array_equal(vals > 0, pats, err_msg=f"sign pattern at interior points; {msg}")
+    tol = 1e-8 * arr.scale
+    for i in range(n):
+        V = np.asarray(part.vertices(i))
+        assert V.ndim == 2 and V.shape[1] == d and len(V) >= d + 1, (i, msg)
+        assert np.all(V >= arr.lo - tol) and np.all(V <= arr.hi + tol), (i, msg)
+        dist = (V @ W[nz].T + c[nz]) / norms[nz]  # signed distances
+        sgn = np.where(pats[i, nz], 1.0, -1.0)
+        assert np.all(dist * sgn >= -tol), (f"cell {i} vertex violates its inequalities by {-(dist * sgn).min()}", msg)
+        assert math.isclose(polytope_volume(V), part.volumes[i], rel_tol=1e-8), (i, msg)
+        np.testing.assert_allclose(polytope_centroid(V), cent[i], atol=1e-9 * arr.scale, err_msg=f"cell {i}; {msg}")
+    np.testing.assert_array_equal(part.locate(ip), np.arange(n), err_msg=f"locate(interior_points); {msg}")
+
+
+def check_locate(part, arr: Arrangement, n_points: int = 300, seed: int = 0) -> None:
+    """locate agrees with the sign pattern of W x + c (points within 1e-9 of a hyperplane skipped); -1 outside."""
+    msg = repr(arr)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(arr.lo, arr.hi, size=(n_points, arr.d))
+    X = X[min_hyperplane_distance(arr.W, arr.c, X) > 1e-9 * arr.scale]
+    got = np.asarray(part.locate(X))
+    assert got.shape == (len(X),) and got.dtype == np.int64, msg
+    index = {lab: i for i, lab in enumerate(part.labels)}
+    expected = np.array([index.get(label_of(p), -2) for p in sign_patterns(arr.W, arr.c, X)], dtype=np.int64)
+    np.testing.assert_array_equal(got, expected, err_msg=msg)
+    width = arr.hi - arr.lo
+    out = rng.uniform(arr.lo - width, arr.hi + width, size=(n_points, arr.d))
+    out = out[np.any((out < arr.lo - 1e-6 * width) | (out > arr.hi + 1e-6 * width), axis=1)]
+    np.testing.assert_array_equal(part.locate(out), -1, err_msg=f"points outside the box; {msg}")
+
+
+ALL_CHECKS = (check_cells, check_facets, check_sections, check_closure, check_ridges, check_points, check_locate)
+
+
+def check_all(part, arr: Arrangement) -> None:
+    for check in ALL_CHECKS:
+        check(part, arr)

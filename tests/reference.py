@@ -66,7 +66,7 @@ class RefPartition:
     facets: list[RefFacet] = field(default_factory=list)
     classes: list[tuple[int, ...]] = field(default_factory=list)  # coincidence classes of crossing-capable rows
     min_radius_normalised: float = math.inf  # smallest Chebyshev radius, normalised coordinates
-    min_facet_area_normalised: float = math.inf  # smallest interior facet area, normalised coordinates
+    min_facet_area_normalised: float = math.inf  # smallest positive facet area (kept or not), normalised coords
     n_lps: int = 0
 
     @property
@@ -91,10 +91,10 @@ def affine_rank(points: np.ndarray, tol: float = 1e-9) -> int:
     points = np.asarray(points, float)
     if len(points) <= 1:
         return 0
-    diffs = points[1:] - points[0]
-    scale = max(1.0, float(np.abs(points).max()))
-    s = np.linalg.svd(diffs, compute_uv=False)
-    return int(np.sum(s > tol * scale))
+    s = np.linalg.svd(points[1:] - points[0], compute_uv=False)
+    if len(s) == 0 or s[0] == 0:
+        return 0
+    return int(np.sum(s > tol * s[0]))  # relative to the points' own extent (any units)
 
 
 def polytope_volume(points: np.ndarray) -> float:
@@ -354,9 +354,10 @@ def partition_reference(W, c, lo, hi, *, deadline: float | None = None) -> RefPa
                 continue
             on = v[np.abs(v @ cls_n[k] + cls_c[k]) <= ON_TOL]
             area = face_area(on, cls_n[k])
+            if area > 0:
+                min_area = min(min_area, area)
             if area <= AREA_TOL:
                 continue
-            min_area = min(min_area, area)
             normal = cls_n[k] * (-sides[k])  # from i to j: towards j's side
             facets.append(RefFacet((i, j), area * s ** (d - 1), normal.copy(), cl[0], -1, tuple(cl)))
         for axis, upper in itertools.product(range(d), (0, 1)):
@@ -366,6 +367,8 @@ def partition_reference(W, c, lo, hi, *, deadline: float | None = None) -> RefPa
                 area = 1.0 if len(on) else 0.0
             else:
                 area = polytope_volume(np.delete(on, axis, axis=1))
+            if area > 0:
+                min_area = min(min_area, area)
             if area <= AREA_TOL:
                 continue
             normal = np.zeros(d)
