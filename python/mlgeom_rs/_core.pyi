@@ -4,8 +4,12 @@ Users import from :mod:`mlgeom_rs`; this module is private. Every array argument
 already be C-contiguous float64 (the Python layer coerces and validates first).
 """
 
+from typing import final
+
 import numpy as np
 import numpy.typing as npt
+
+__all__ = ["NativePartition", "TOLERANCE_REL", "__version__", "partition_hyperplanes"]
 
 __version__: str
 TOLERANCE_REL: float
@@ -26,6 +30,7 @@ def partition_hyperplanes(
     Raises InvalidInputError, TooManyCellsError, NumericalError (from mlgeom_rs.exceptions).
     """
 
+@final
 class NativePartition:
     """The Rust-owned result of a partition. Methods return fresh numpy arrays (copies)."""
 
@@ -39,6 +44,9 @@ class NativePartition:
     def tolerance(self) -> float: ...
     @property
     def has_ridges(self) -> bool: ...
+    @property
+    def max_facet_area_mismatch(self) -> float:
+        """Largest relative difference of a facet's area measured from its two cells."""
     def packed_patterns(self) -> npt.NDArray[np.uint8]: ...
     def volumes(self) -> npt.NDArray[np.float64]: ...
     def centroids(self) -> npt.NDArray[np.float64]: ...

@@ -2,14 +2,8 @@
 use mlgeom_core::{Partition, PartitionOptions};
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().expect("integer"))
-        .collect();
-    let (m, d) = (
-        args.first().copied().unwrap_or(60),
-        args.get(1).copied().unwrap_or(3),
-    );
+    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("integer")).collect();
+    let (m, d) = (args.first().copied().unwrap_or(60), args.get(1).copied().unwrap_or(3));
     let threads = args.get(2).copied();
     let mut state = 12345u64;
     let mut next = || {

@@ -81,10 +81,7 @@ impl Arrangement {
                 "hyperplane {j} has a non-finite offset (NaN or inf); remove or fix it"
             ));
         }
-        let diagonal = (0..dim)
-            .map(|k| (hi[k] - lo[k]).powi(2))
-            .sum::<f64>()
-            .sqrt();
+        let diagonal = (0..dim).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
         if !diagonal.is_finite() {
             return invalid("the box is too large to measure in float64; rescale the input");
         }
@@ -125,10 +122,7 @@ impl Arrangement {
         }
         let classes = coincidence_classes(&unit, lo, hi, tol);
         for class in &classes {
-            let (_, n, b) = &unit
-                .iter()
-                .find(|u| u.0 == class.members[0])
-                .expect("member exists");
+            let (_, n, b) = &unit.iter().find(|u| u.0 == class.members[0]).expect("member exists");
             let sign = if class.flipped[0] { -1.0 } else { 1.0 };
             plane_normals.extend(n.iter().map(|v| sign * v));
             plane_offsets.push(sign * b);
@@ -164,12 +158,7 @@ impl Arrangement {
     /// Signed distance of `x` to plane `p`.
     #[inline]
     pub fn distance(&self, p: usize, x: &[f64]) -> f64 {
-        self.normal(p)
-            .iter()
-            .zip(x)
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            + self.offsets[p]
+        self.normal(p).iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.offsets[p]
     }
 
     pub fn box_volume(&self) -> f64 {
@@ -195,12 +184,7 @@ impl Arrangement {
 /// Groups unit hyperplanes (index, n, b) into classes that coincide inside the box: two planes coincide
 /// when their signed-distance functions differ by at most `tol` everywhere in the box (after orienting
 /// both canonically). Classes are ordered by their smallest member; the class normal is that member's.
-fn coincidence_classes(
-    unit: &[(usize, Vec<f64>, f64)],
-    lo: &[f64],
-    hi: &[f64],
-    tol: f64,
-) -> Vec<CoincidenceClass> {
+fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], tol: f64) -> Vec<CoincidenceClass> {
     let dim = lo.len();
     let centre: Vec<f64> = (0..dim).map(|k| 0.5 * (lo[k] + hi[k])).collect();
     let half: Vec<f64> = (0..dim).map(|k| 0.5 * (hi[k] - lo[k])).collect();
@@ -222,9 +206,7 @@ fn coincidence_classes(
         })
         .collect();
     // A generic direction: coincident planes have nearly equal keys, so only a window is compared.
-    let dir: Vec<f64> = (0..dim)
-        .map(|k| ((k + 2) as f64).sqrt().fract() + 0.1)
-        .collect();
+    let dir: Vec<f64> = (0..dim).map(|k| ((k + 2) as f64).sqrt().fract() + 0.1).collect();
     let key = |(n, b, _): &(Vec<f64>, f64, bool)| {
         let bc = n.iter().zip(&centre).map(|(a, c)| a * c).sum::<f64>() + b;
         n.iter().zip(&dir).map(|(a, u)| a * u).sum::<f64>() + bc / radius
@@ -265,8 +247,7 @@ fn coincidence_classes(
             }
         }
     }
-    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> =
-        std::collections::BTreeMap::new();
+    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
     for i in 0..unit.len() {
         let r = find(&mut parent, i);
         by_root.entry(r).or_default().push(i);
@@ -305,8 +286,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_rejected() {
-        let b =
-            |w: &[f64], c: &[f64], lo: &[f64], hi: &[f64]| Arrangement::new(w, c, lo, hi).is_err();
+        let b = |w: &[f64], c: &[f64], lo: &[f64], hi: &[f64]| Arrangement::new(w, c, lo, hi).is_err();
         assert!(b(&[f64::NAN, 0.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));
         assert!(b(&[1.0, 0.0], &[f64::INFINITY], &[0.0, 0.0], &[1.0, 1.0]));
         assert!(b(&[0.0, 0.0], &[0.0], &[0.0, 0.0], &[1.0, 1.0]));

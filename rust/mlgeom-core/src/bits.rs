@@ -79,9 +79,7 @@ impl VertexSet {
     pub fn intersection(&self, other: &Self) -> Self {
         match (self, other) {
             (Self::Small(a), Self::Small(b)) => Self::Small(a & b),
-            (Self::Large(a), Self::Large(b)) => {
-                Self::Large(a.iter().zip(b).map(|(x, y)| x & y).collect())
-            }
+            (Self::Large(a), Self::Large(b)) => Self::Large(a.iter().zip(b).map(|(x, y)| x & y).collect()),
             _ => panic!("vertex sets of different polytopes"),
         }
     }

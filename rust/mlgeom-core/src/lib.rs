@@ -8,11 +8,14 @@ pub mod arrangement;
 pub mod bits;
 pub mod error;
 pub mod measure;
+pub mod model;
 pub mod partition;
+pub mod planes;
 pub mod polytope;
 pub mod refine;
 
 pub use arrangement::{Arrangement, TOLERANCE_REL};
 pub use error::{GeomError, Result};
+pub use model::Model;
 pub use partition::{NO_CELL, Partition, PartitionOptions};
 pub use refine::RefineOptions;

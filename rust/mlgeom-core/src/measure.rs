@@ -9,8 +9,8 @@
 
 use smallvec::SmallVec;
 
-use crate::arrangement::Arrangement;
 use crate::bits::VertexSet;
+use crate::planes::PlaneTable;
 use crate::polytope::Polytope;
 
 /// A point or vector (inline up to 6 coordinates).
@@ -60,7 +60,7 @@ type SubfaceSink = Vec<(VertexSet, Planes, f64)>;
 
 struct CellContext<'a> {
     poly: &'a Polytope,
-    arr: &'a Arrangement,
+    planes: &'a PlaneTable,
     /// (plane id, vertices on it) for every plane through some vertex.
     plane_sets: Vec<(u32, VertexSet)>,
 }
@@ -130,7 +130,7 @@ impl CellContext<'_> {
     fn height(&self, sub: &Face, basis: &[f64], r: &[f64]) -> (Vector, f64) {
         let mut best: Option<(Vector, f64, u32)> = None;
         for &q in &sub.cutting_planes {
-            let mut u: Vector = self.arr.normal(q as usize).iter().copied().collect();
+            let mut u: Vector = self.planes.normal(q).iter().copied().collect();
             for e in basis.chunks_exact(self.poly.dim) {
                 let dot: f64 = u.iter().zip(e).map(|(a, b)| a * b).sum();
                 u.iter_mut().zip(e).for_each(|(a, b)| *a -= dot * b);
@@ -142,7 +142,7 @@ impl CellContext<'_> {
         }
         let (mut u, norm, q) = best.expect("a subface has a cutting plane");
         u.iter_mut().for_each(|a| *a /= norm);
-        let h = self.arr.distance(q as usize, r).abs() / norm;
+        let h = self.planes.distance(q, r).abs() / norm;
         (u, h)
     }
 
@@ -161,16 +161,8 @@ impl CellContext<'_> {
         }
         if k == 1 && ridges.is_none() {
             let ends: Vec<usize> = face.iter().collect();
-            let (a, b) = (
-                self.poly.vertex(ends[0]),
-                self.poly.vertex(ends[ends.len() - 1]),
-            );
-            let len = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).powi(2))
-                .sum::<f64>()
-                .sqrt();
+            let (a, b) = (self.poly.vertex(ends[0]), self.poly.vertex(ends[ends.len() - 1]));
+            let len = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
             return (len, a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect());
         }
         let r = self.mean(face);
@@ -202,7 +194,7 @@ impl CellContext<'_> {
 }
 
 /// Measures one cell: volume, centroid, facets and (if `with_ridges`) ridges with dihedral angles.
-pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> CellGeometry {
+pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> CellGeometry {
     let d = poly.dim;
     let n = poly.n_vertices();
     let mut pairs: Vec<(u32, usize)> = (0..n)
@@ -218,7 +210,7 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
     }
     let ctx = CellContext {
         poly,
-        arr,
+        planes,
         plane_sets,
     };
     let all = VertexSet::full(n);
@@ -232,29 +224,21 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
     let mut basis = Vec::with_capacity(d * d);
     let mut found = Vec::new();
     for (index, facet) in ctx.subfaces(&all, d).into_iter().enumerate() {
-        let q = facet.cutting_planes[0] as usize;
-        let signed = arr.distance(q, &r);
+        let q = facet.cutting_planes[0];
+        let signed = planes.distance(q, &r);
         let sign = if signed < 0.0 { 1.0 } else { -1.0 };
-        let normal: Vector = arr.normal(q).iter().map(|v| sign * v).collect();
+        let normal: Vector = planes.normal(q).iter().map(|v| sign * v).collect();
         basis.clear();
         basis.extend_from_slice(&normal);
         let want_ridges = with_ridges && d >= 2;
-        let (area, facet_centroid) = ctx.measure_face(
-            &facet.vertices,
-            d - 1,
-            &mut basis,
-            want_ridges.then_some(&mut found),
-        );
+        let (area, facet_centroid) =
+            ctx.measure_face(&facet.vertices, d - 1, &mut basis, want_ridges.then_some(&mut found));
         let pyramid = signed.abs() * area / d as f64;
         volume += pyramid;
         for (m, (c, rr)) in moment.iter_mut().zip(facet_centroid.iter().zip(&r)) {
             *m += pyramid * (c + (rr - c) / (d as f64 + 1.0));
         }
-        ridge_candidates.extend(
-            found
-                .drain(..)
-                .map(|(set, planes, vol)| (index, set, planes, vol)),
-        );
+        ridge_candidates.extend(found.drain(..).map(|(set, planes, vol)| (index, set, planes, vol)));
         facets.push(FacetPiece {
             planes: ctx.planes_containing(&facet.vertices),
             area,
@@ -264,17 +248,11 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
     }
     let mut ridges = Vec::new();
     for (a, set, planes, vol) in ridge_candidates {
-        let Some(b) = (0..facet_sets.len()).find(|&b| b != a && set.is_subset(&facet_sets[b]))
-        else {
+        let Some(b) = (0..facet_sets.len()).find(|&b| b != a && set.is_subset(&facet_sets[b])) else {
             continue;
         };
         if a < b {
-            let dot: f64 = facets[a]
-                .normal
-                .iter()
-                .zip(&facets[b].normal)
-                .map(|(x, y)| x * y)
-                .sum();
+            let dot: f64 = facets[a].normal.iter().zip(&facets[b].normal).map(|(x, y)| x * y).sum();
             ridges.push(RidgePiece {
                 facets: (a, b),
                 planes,
@@ -300,13 +278,10 @@ pub fn measure_cell(poly: &Polytope, arr: &Arrangement, with_ridges: bool) -> Ce
 mod tests {
     use super::*;
 
-    fn unit_cube(d: usize) -> (Polytope, Arrangement) {
+    fn unit_cube(d: usize) -> (Polytope, PlaneTable) {
         let lo = vec![0.0; d];
         let hi: Vec<f64> = (1..=d).map(|k| k as f64).collect();
-        (
-            Polytope::cuboid(&lo, &hi),
-            Arrangement::new(&[], &[], &lo, &hi).unwrap(),
-        )
+        (Polytope::cuboid(&lo, &hi), PlaneTable::with_box(&lo, &hi))
     }
 
     #[test]
@@ -317,7 +292,6 @@ mod tests {
             let factorial: f64 = (1..=d).map(|k| k as f64).product();
             assert!((g.volume - factorial).abs() < 1e-12, "d={d}: {}", g.volume);
             assert_eq!(g.facets.len(), 2 * d);
-            let _: &Vector = &g.centroid;
             for f in &g.facets {
                 let axis = f.normal.iter().position(|v| v.abs() == 1.0).unwrap();
                 assert!((f.area - factorial / (axis + 1) as f64).abs() < 1e-12);
@@ -335,18 +309,15 @@ mod tests {
 
     #[test]
     fn simplex_corner_of_the_cube() {
-        let (cube, _) = unit_cube(3);
-        let a = Arrangement::new(&[1.0, 1.0, 1.0], &[-1.0], &[0.0; 3], &[1.0, 2.0, 3.0]).unwrap();
-        let d = cube.distances(a.normal(6), a.offsets[6]);
-        let (tet, _) = cube.split(6, &d, 1e-12);
-        let g = measure_cell(&tet, &a, true);
+        let (cube, mut planes) = unit_cube(3);
+        let r = 1.0 / 3f64.sqrt();
+        let p = planes.push(&[r, r, r], -r, &[(0, false)]);
+        let d = cube.distances(planes.normal(p), planes.offset(p));
+        let (tet, _) = cube.split(p, &d, 1e-12);
+        let g = measure_cell(&tet, &planes, true);
         assert!((g.volume - 1.0 / 6.0).abs() < 1e-14);
         assert_eq!((g.facets.len(), g.ridges.len()), (4, 6));
-        let slanted = g
-            .facets
-            .iter()
-            .find(|f| f.planes.as_slice() == [6])
-            .unwrap();
+        let slanted = g.facets.iter().find(|f| f.planes.as_slice() == [6]).unwrap();
         assert!((slanted.area - 3f64.sqrt() / 2.0).abs() < 1e-14);
         for c in &g.centroid {
             assert!((c - 0.25).abs() < 1e-14);

@@ -1,22 +1,28 @@
-//! The finished partition: cells sorted by pattern, global facets paired across hyperplanes, ridges
+//! The finished partition: cells sorted by pattern, facets paired across the partition, ridges
 //! grouped around the global (d−2)-faces, and point location down the refinement tree.
 
 use rayon::prelude::*;
 
-use crate::arrangement::{Arrangement, CoincidenceClass};
-use crate::bits::{pattern_bit, set_pattern_bit, words_for};
+use crate::arrangement::Arrangement;
+use crate::bits::words_for;
 use crate::error::{GeomError, Result};
+use crate::model::Model;
 use crate::refine::{Node, RefineOptions, Refinement, refine};
 
 /// Sentinel for "no cell": the other side of a box facet, or a point outside the box.
 pub const NO_CELL: i64 = -1;
 
-/// The partition of a box by a hyperplane arrangement, with all its geometry.
+/// The partition of a box by a model, with all its geometry.
 #[derive(Clone, Debug)]
 pub struct Partition {
-    pub arrangement: Arrangement,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    /// Absolute tolerance used by the predicates.
+    pub tol: f64,
+    /// Pattern bits per cell (hyperplanes, or hidden neurons).
+    pub n_bits: usize,
     pub n_cells: usize,
-    /// Words per packed pattern (`ceil(m / 64)`); see [`crate::bits::set_pattern_bit`] for the layout.
+    /// Words per packed pattern (`ceil(n_bits / 64)`); see [`crate::bits::set_pattern_bit`].
     pub pattern_words: usize,
     /// `n_cells × pattern_words`, sorted ascending (lexicographic order of the bit strings).
     pub patterns: Vec<u64>,
@@ -25,14 +31,19 @@ pub struct Partition {
     pub centroids: Vec<f64>,
     /// Mean of each cell's vertices: strictly inside the cell, `n_cells × d`.
     pub interior_points: Vec<f64>,
+    /// Model-specific numbers per cell (`payload_len` each), e.g. a network's affine map.
+    pub payload: Vec<f64>,
+    pub payload_len: usize,
     pub vertex_start: Vec<usize>,
     pub vertices: Vec<f64>,
+    /// For each non-box plane id `2d + k`, the inputs (hyperplanes or neurons) it carries.
+    pub carriers: Vec<Vec<usize>>,
     /// `[first, second]` with first < second, or `[cell, NO_CELL]` on the box boundary.
     pub facet_cells: Vec<[i64; 2]>,
     pub facet_areas: Vec<f64>,
     /// Unit normals from the first cell to the second (outward on the box), `F × d`.
     pub facet_normals: Vec<f64>,
-    /// Plane id carrying the facet: `< 2d` a box face, else `2d + class`.
+    /// Plane id carrying the facet: `< 2d` a box face, else `2d + carrier`.
     pub facet_planes: Vec<u32>,
     pub has_ridges: bool,
     pub ridge_cells: Vec<usize>,
@@ -45,6 +56,7 @@ pub struct Partition {
     /// Largest relative difference between a facet's area measured from its two cells.
     pub max_facet_area_mismatch: f64,
     tree: Vec<Node>,
+    split_planes: Vec<f64>,
     leaf_to_cell: Vec<u32>,
 }
 
@@ -56,20 +68,25 @@ pub struct PartitionOptions<'a> {
     pub refine: RefineOptions<'a>,
 }
 
+/// Runs `work` on a pool of `n_threads` threads (the global pool for `None`).
+pub fn with_threads<T: Send>(n_threads: Option<usize>, work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    match n_threads {
+        None => work(),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| GeomError::ThreadPool(e.to_string()))?
+            .install(work),
+    }
+}
+
 impl Partition {
-    /// Partitions the box of `arr` by its hyperplanes.
-    pub fn new(arr: Arrangement, opts: PartitionOptions<'_>) -> Result<Self> {
-        match opts.n_threads {
-            None => Self::build(arr, opts.refine),
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| GeomError::ThreadPool(e.to_string()))?
-                .install(|| Self::build(arr, opts.refine)),
-        }
+    /// Partitions the box of `model` into its cells.
+    pub fn new<M: Model>(model: &M, opts: PartitionOptions<'_>) -> Result<Self> {
+        with_threads(opts.n_threads, || Self::build(model, opts.refine))
     }
 
-    /// Convenience: validate raw input and partition it.
+    /// Validates raw hyperplanes W x + c = 0 (row-major `normals`) and partitions the box by them.
     pub fn from_hyperplanes(
         normals: &[f64],
         offsets: &[f64],
@@ -77,13 +94,17 @@ impl Partition {
         hi: &[f64],
         opts: PartitionOptions<'_>,
     ) -> Result<Self> {
-        Self::new(Arrangement::new(normals, offsets, lo, hi)?, opts)
+        Self::new(&Arrangement::new(normals, offsets, lo, hi)?, opts)
     }
 
-    fn build(arr: Arrangement, opts: RefineOptions<'_>) -> Result<Self> {
-        let Refinement { cells: buf, nodes } = refine(&arr, opts)?;
-        let d = arr.dim;
-        let w = words_for(arr.n_hyperplanes);
+    fn build<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Self> {
+        let Refinement {
+            cells: mut buf,
+            nodes,
+            split_planes,
+        } = refine(model, opts)?;
+        let d = model.lo().len();
+        let w = words_for(model.n_bits());
         let n = buf.len();
         let pattern = |leaf: usize| &buf.patterns[leaf * w..(leaf + 1) * w];
 
@@ -92,113 +113,105 @@ impl Partition {
         order.par_sort_unstable_by(|&a, &b| pattern(a).cmp(pattern(b)));
         if let Some(k) = (1..n).find(|&k| pattern(order[k - 1]) == pattern(order[k])) {
             return Err(GeomError::Numerical(format!(
-                "two cells share the pattern of cell {k}; the arrangement is too close to degenerate for \
-                 the tolerance (rescale or perturb the input)"
+                "two cells share the pattern of cell {k}; the input is too close to degenerate for the \
+                 tolerance (rescale or perturb it)"
             )));
         }
         let mut leaf_to_cell = vec![0u32; n];
         for (cell, &leaf) in order.iter().enumerate() {
             leaf_to_cell[leaf] = cell as u32;
         }
-        let gather = |src: &[f64], width: usize| -> Vec<f64> {
+        let gather = |src: &mut Vec<f64>, width: usize| -> Vec<f64> {
+            let src = std::mem::take(src);
             order
                 .iter()
                 .flat_map(|&l| src[l * width..(l + 1) * width].iter().copied())
                 .collect()
         };
-        let patterns: Vec<u64> = order
-            .iter()
-            .flat_map(|&l| pattern(l).iter().copied())
-            .collect();
-        let volumes = gather(&buf.volumes, 1);
-        let centroids = gather(&buf.centroids, d);
-        let interior_points = gather(&buf.interior_points, d);
+        let patterns: Vec<u64> = order.iter().flat_map(|&l| pattern(l).iter().copied()).collect();
+        buf.patterns = Vec::new();
+        let volumes = gather(&mut buf.volumes, 1);
+        let centroids = gather(&mut buf.centroids, d);
+        let interior_points = gather(&mut buf.interior_points, d);
+        let payload_len = model.payload_len();
+        let payload = gather(&mut buf.payload, payload_len);
         let mut vertex_start = vec![0];
         let mut vertices = Vec::with_capacity(buf.vertices.len());
         for &l in &order {
-            vertices.extend_from_slice(
-                &buf.vertices[buf.vertex_start[l] * d..buf.vertex_start[l + 1] * d],
-            );
+            vertices.extend_from_slice(&buf.vertices[buf.vertex_start[l] * d..buf.vertex_start[l + 1] * d]);
             vertex_start.push(vertices.len() / d);
         }
+        buf.vertices = Vec::new();
 
-        // Each local facet: its carrier plane and the cell on the other side.
-        let first_class = 2 * d as u32;
-        let sorted_pattern = |cell: usize| &patterns[cell * w..(cell + 1) * w];
-        let local: Vec<Vec<(u32, i64)>> = (0..n)
-            .into_par_iter()
-            .map(|cell| {
-                let leaf = order[cell];
-                (buf.facet_start[leaf]..buf.facet_start[leaf + 1])
-                    .map(|f| {
-                        let planes = &buf.facet_planes[buf.facet_plane_start[f]..buf.facet_plane_start[f + 1]];
-                        if planes[0] < first_class {
-                            return Ok((planes[0], NO_CELL));
-                        }
-                        let mut other = sorted_pattern(cell).to_vec();
-                        for &p in planes {
-                            for &j in &arr.classes[(p - first_class) as usize].members {
-                                let bit = pattern_bit(&other, j);
-                                set_pattern_bit(&mut other, j, !bit);
-                            }
-                        }
-                        match binary_search_pattern(&patterns, w, n, &other) {
-                            Some(j) => Ok((planes[0], j as i64)),
-                            None => Err(GeomError::Numerical(format!(
-                                "cell {cell} has a facet on hyperplane class {} with no cell behind it; the \
-                                 input is too close to degenerate for the tolerance",
-                                planes[0] - first_class
-                            ))),
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
-
-        // Global facets: box facets and the lower-numbered side of each interior facet.
-        let mut keys: Vec<(usize, u64, u32, usize)> = Vec::new(); // (cell, other, plane, local facet)
-        for (cell, facets) in local.iter().enumerate() {
-            let leaf = order[cell];
-            for (k, &(plane, other)) in facets.iter().enumerate() {
-                if other == NO_CELL || (cell as i64) < other {
-                    keys.push((cell, other as u64, plane, buf.facet_start[leaf] + k));
-                }
+        // Facets: local facets with equal keys are the two sides of one facet of the partition.
+        let box_faces = 2 * d as u32;
+        let mut local: Vec<(u128, u32, u32)> = Vec::with_capacity(buf.facet_keys.len()); // (key, cell, local index)
+        for (cell, &leaf) in order.iter().enumerate() {
+            for f in buf.facet_start[leaf]..buf.facet_start[leaf + 1] {
+                local.push((buf.facet_keys[f], cell as u32, f as u32));
             }
         }
-        keys.par_sort_unstable();
-        let n_facets = keys.len();
-        let mut facet_cells = Vec::with_capacity(n_facets);
-        let mut facet_areas = Vec::with_capacity(n_facets);
-        let mut facet_normals = Vec::with_capacity(n_facets * d);
-        let mut facet_planes = Vec::with_capacity(n_facets);
-        for &(cell, other, plane, f) in &keys {
-            facet_cells.push([cell as i64, other as i64]);
+        local.par_sort_unstable();
+        let mut facet_cells = Vec::new();
+        let mut facet_areas = Vec::new();
+        let mut facet_normals = Vec::new();
+        let mut facet_planes = Vec::new();
+        let mut global_of_local = vec![usize::MAX; buf.facet_areas.len()];
+        let mut max_facet_area_mismatch: f64 = 0.0;
+        let mut k = 0;
+        while k < local.len() {
+            let (key, cell, f) = local[k];
+            let f = f as usize;
+            let plane = buf.facet_planes[f];
+            let partner = local.get(k + 1).filter(|next| next.0 == key).copied();
+            let other = match partner {
+                Some(_) if plane < box_faces => None,
+                Some((_, other_cell, g)) => {
+                    let g = g as usize;
+                    let (a, b) = (buf.facet_areas[f], buf.facet_areas[g]);
+                    max_facet_area_mismatch =
+                        max_facet_area_mismatch.max((a - b).abs() / a.max(b).max(f64::MIN_POSITIVE));
+                    global_of_local[g] = facet_cells.len();
+                    Some(other_cell)
+                }
+                None => None,
+            };
+            if other.is_none() && plane >= box_faces {
+                return Err(GeomError::Numerical(format!(
+                    "cell {cell} has a facet on plane {} with no cell behind it; the input is too close to \
+                     degenerate for the tolerance (rescale or perturb it)",
+                    plane - box_faces
+                )));
+            }
+            if local.get(k + 2).is_some_and(|next| next.0 == key) && other.is_some() {
+                return Err(GeomError::Numerical(format!(
+                    "more than two cells share a facet of cell {cell}; the input is too close to degenerate \
+                     for the tolerance (rescale or perturb it)"
+                )));
+            }
+            global_of_local[f] = facet_cells.len();
+            facet_cells.push([i64::from(cell), other.map_or(NO_CELL, i64::from)]);
             facet_areas.push(buf.facet_areas[f]);
             facet_normals.extend_from_slice(&buf.facet_normals[f * d..(f + 1) * d]);
             facet_planes.push(plane);
+            k += if other.is_some() { 2 } else { 1 };
         }
-        // Global id of every local facet (indexed like `buf.facet_areas`).
-        let mut global_of_local = vec![usize::MAX; buf.facet_areas.len()];
-        for (g, k) in keys.iter().enumerate() {
-            global_of_local[k.3] = g;
+        drop(local);
+        // Deterministic facet order: by (first cell, second cell with the box last, plane).
+        let mut facet_order: Vec<usize> = (0..facet_cells.len()).collect();
+        facet_order.par_sort_unstable_by_key(|&i| (facet_cells[i][0], facet_cells[i][1] as u64, facet_planes[i]));
+        let mut rank = vec![0usize; facet_order.len()];
+        for (r, &i) in facet_order.iter().enumerate() {
+            rank[i] = r;
         }
-        let mut max_facet_area_mismatch: f64 = 0.0;
-        for (cell, facets) in local.iter().enumerate() {
-            let leaf = order[cell];
-            for (k, &(plane, other)) in facets.iter().enumerate() {
-                if other != NO_CELL && (cell as i64) > other {
-                    let key = (other as usize, cell as u64, plane);
-                    let g = keys
-                        .binary_search_by(|k| (k.0, k.1, k.2).cmp(&key))
-                        .expect("every interior facet is recorded from its lower cell");
-                    let f = buf.facet_start[leaf] + k;
-                    global_of_local[f] = g;
-                    let (a, b) = (facet_areas[g], buf.facet_areas[f]);
-                    max_facet_area_mismatch = max_facet_area_mismatch
-                        .max((a - b).abs() / a.max(b).max(f64::MIN_POSITIVE));
-                }
-            }
-        }
+        let facet_cells: Vec<[i64; 2]> = facet_order.iter().map(|&i| facet_cells[i]).collect();
+        let facet_areas: Vec<f64> = facet_order.iter().map(|&i| facet_areas[i]).collect();
+        let facet_normals: Vec<f64> = facet_order
+            .iter()
+            .flat_map(|&i| facet_normals[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let facet_planes: Vec<u32> = facet_order.iter().map(|&i| facet_planes[i]).collect();
+        global_of_local.iter_mut().for_each(|g| *g = rank[*g]);
 
         // Ridges, with global facet ids and ids of the global (d−2)-faces.
         let n_ridges = buf.ridge_angles.len();
@@ -212,15 +225,13 @@ impl Partition {
             for r in buf.ridge_start[leaf]..buf.ridge_start[leaf + 1] {
                 let [a, b] = buf.ridge_facets[r];
                 ridge_cells.push(cell);
-                ridge_facets.push([
-                    global_of_local[first + a as usize],
-                    global_of_local[first + b as usize],
-                ]);
+                ridge_facets.push([global_of_local[first + a as usize], global_of_local[first + b as usize]]);
                 ridge_angles.push(buf.ridge_angles[r]);
                 ridge_volumes.push(buf.ridge_volumes[r]);
                 ridge_keys.push((buf.ridge_keys[r], ridge_keys.len()));
             }
         }
+        drop(buf);
         ridge_keys.par_sort_unstable();
         let mut ridge_faces = vec![0; n_ridges];
         let mut face = 0;
@@ -230,17 +241,23 @@ impl Partition {
             }
             ridge_faces[r] = face;
         }
-        drop(ridge_keys);
 
         Ok(Self {
+            lo: model.lo().to_vec(),
+            hi: model.hi().to_vec(),
+            tol: model.tol(),
+            n_bits: model.n_bits(),
             n_cells: n,
             pattern_words: w,
             patterns,
             volumes,
             centroids,
             interior_points,
+            payload,
+            payload_len,
             vertex_start,
             vertices,
+            carriers: model.carriers(),
             facet_cells,
             facet_areas,
             facet_normals,
@@ -253,17 +270,13 @@ impl Partition {
             ridge_volumes,
             max_facet_area_mismatch,
             tree: nodes,
+            split_planes,
             leaf_to_cell,
-            arrangement: arr,
         })
     }
 
     pub fn dim(&self) -> usize {
-        self.arrangement.dim
-    }
-
-    pub fn classes(&self) -> &[CoincidenceClass] {
-        &self.arrangement.classes
+        self.lo.len()
     }
 
     /// Packed pattern of cell `i`.
@@ -278,12 +291,12 @@ impl Partition {
     }
 
     /// The cell containing `x` (a closed cell when `x` is on a boundary: the side where the
-    /// hyperplane's function is ≤ 0), or [`NO_CELL`] outside the box.
+    /// boundary's function is ≤ 0), or [`NO_CELL`] outside the box.
     pub fn locate(&self, x: &[f64]) -> i64 {
-        let a = &self.arrangement;
+        let d = self.dim();
         if x.iter()
             .enumerate()
-            .any(|(k, &v)| !(v >= a.lo[k] && v <= a.hi[k]))
+            .any(|(k, &v)| !(v >= self.lo[k] && v <= self.hi[k]))
         {
             return NO_CELL;
         }
@@ -293,34 +306,14 @@ impl Partition {
             if node.is_leaf() {
                 return i64::from(self.leaf_to_cell[node.value as usize]);
             }
-            let plane = a.class_plane(node.class as usize);
-            at = if a.distance(plane, x) > 0.0 {
-                at + 1 + node.value as usize
-            } else {
-                at + 1
-            };
+            let row = &self.split_planes[node.plane as usize * (d + 1)..(node.plane as usize + 1) * (d + 1)];
+            let s: f64 = row[..d].iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + row[d];
+            at = if s > 0.0 { at + 1 + node.value as usize } else { at + 1 };
         }
     }
 
     /// [`Self::locate`] for many points (row-major `N × d`), in parallel.
     pub fn locate_many(&self, points: &[f64]) -> Vec<i64> {
-        points
-            .par_chunks(self.dim())
-            .map(|x| self.locate(x))
-            .collect()
+        points.par_chunks(self.dim()).map(|x| self.locate(x)).collect()
     }
-}
-
-/// Index of `target` among `n` sorted packed patterns of `w` words.
-fn binary_search_pattern(patterns: &[u64], w: usize, n: usize, target: &[u64]) -> Option<usize> {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        match patterns[mid * w..(mid + 1) * w].cmp(target) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(mid),
-        }
-    }
-    None
 }

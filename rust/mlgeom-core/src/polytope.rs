@@ -157,8 +157,7 @@ impl Polytope {
 
     /// Combinatorial adjacency test: `common` = I(u) ∩ I(v) is contained in no other vertex's set.
     fn is_edge(&self, u: usize, v: usize, common: &[u32]) -> bool {
-        (0..self.n_vertices())
-            .all(|w| w == u || w == v || !is_subset_sorted(common, self.incidence_of(w)))
+        (0..self.n_vertices()).all(|w| w == u || w == v || !is_subset_sorted(common, self.incidence_of(w)))
     }
 }
 

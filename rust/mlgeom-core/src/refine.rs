@@ -1,25 +1,31 @@
 //! Binary-space-partition refinement of the box (DESIGN §4).
 //!
-//! A cell carries the list of hyperplane classes that still cross it (its conflict list). On creation
-//! it tests that list against its own vertices: classes that miss it fix their bits of the cell's
-//! pattern (and mark the vertices they touch); the first class that crosses splits it by the
-//! double-description step, and both halves recurse with the remaining crossing classes. Inserting the
-//! classes in a random (fixed-seed) order keeps the expected work near the size of the arrangement
-//! (randomised incremental construction). Independent subtrees run in parallel with `rayon::join`;
-//! every subtree's result is laid out in preorder, so the output does not depend on the thread count.
+//! A cell carries the list of planes that may still cross it (its conflict list). On creation it
+//! tests that list against its own vertices: planes that miss it fix their bits of the cell's pattern
+//! (and mark the vertices they touch); the first plane that crosses splits it by the double-description
+//! step, and both halves recurse with the remaining crossing planes. When a cell's list is empty the
+//! model may open a next stage inside it (the next layer of a ReLU network, whose planes depend on the
+//! cell). Planes are inserted in a random (fixed-seed) order, which keeps the expected work near the
+//! size of the arrangement (randomised incremental construction). Independent subtrees run in parallel
+//! with `rayon::join` and come back as chunks in preorder, so the output does not depend on the
+//! thread count.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::arrangement::Arrangement;
-use crate::bits::{set_pattern_bit, words_for};
+use smallvec::SmallVec;
+
+use crate::bits::set_pattern_bit;
 use crate::error::{GeomError, Result};
 use crate::measure::measure_cell;
+use crate::model::Model;
+use crate::planes::PlaneTable;
 use crate::polytope::Polytope;
 
-/// Approximate memory per cell of a 3-D partition (used in error messages and estimates).
+/// Approximate memory per cell of a 3-D partition (used in error messages).
 pub const BYTES_PER_CELL_ESTIMATE: usize = 600;
 
-/// Subtrees with at most this many classes left run sequentially.
+/// Subtrees with fewer pending planes than this run sequentially.
 const PARALLEL_MIN_PENDING: usize = 4;
 /// Spawn parallel tasks only near the root.
 const PARALLEL_MAX_DEPTH: usize = 16;
@@ -46,18 +52,19 @@ impl Default for RefineOptions<'_> {
     }
 }
 
-/// A node of the refinement tree in preorder: a split by a class (its negative subtree follows
-/// immediately, the positive one after `neg_len` nodes) or a leaf (a cell, by leaf ordinal).
+/// A node of the refinement tree in preorder. A split node's negative subtree follows it
+/// immediately and its positive subtree starts `value` nodes later; its plane is row `plane` of
+/// [`Refinement::split_planes`]. A leaf has `plane == Node::LEAF` and `value` = leaf ordinal.
 #[derive(Clone, Copy, Debug)]
 pub struct Node {
-    pub class: u32,
+    pub plane: u32,
     pub value: u32,
 }
 
 impl Node {
     pub const LEAF: u32 = u32::MAX;
     pub fn is_leaf(&self) -> bool {
-        self.class == Self::LEAF
+        self.plane == Self::LEAF
     }
 }
 
@@ -68,22 +75,23 @@ pub struct CellBuffer {
     pub volumes: Vec<f64>,
     pub centroids: Vec<f64>,
     pub interior_points: Vec<f64>,
+    pub payload: Vec<f64>,
     pub vertex_start: Vec<usize>,
     pub vertices: Vec<f64>,
     /// Facets of cell i: `facet_start[i]..facet_start[i + 1]`.
     pub facet_start: Vec<usize>,
     pub facet_areas: Vec<f64>,
     pub facet_normals: Vec<f64>,
-    /// Planes containing facet f: `facet_planes[facet_plane_start[f]..facet_plane_start[f + 1]]`.
-    pub facet_plane_start: Vec<usize>,
+    /// The plane carrying the facet: a box face (`< 2d`) if the facet lies on the box boundary.
     pub facet_planes: Vec<u32>,
+    /// Key of the facet as a face of the partition (equal from both sides).
+    pub facet_keys: Vec<u128>,
     /// Ridges of cell i: `ridge_start[i]..ridge_start[i + 1]`, facets as cell-local indices.
     pub ridge_start: Vec<usize>,
     pub ridge_facets: Vec<[u32; 2]>,
     pub ridge_angles: Vec<f64>,
     pub ridge_volumes: Vec<f64>,
-    /// 128-bit key of the global (d−2)-face: the cell pattern with the bits of the classes through
-    /// the ridge cleared, and the list of planes through it.
+    /// Key of the (d−2)-face the ridge lies on (shared by all cells around it).
     pub ridge_keys: Vec<u128>,
 }
 
@@ -92,7 +100,6 @@ impl CellBuffer {
         Self {
             vertex_start: vec![0],
             facet_start: vec![0],
-            facet_plane_start: vec![0],
             ridge_start: vec![0],
             ..Self::default()
         }
@@ -113,16 +120,17 @@ impl CellBuffer {
         }
         shift(&mut self.vertex_start, &other.vertex_start);
         shift(&mut self.facet_start, &other.facet_start);
-        shift(&mut self.facet_plane_start, &other.facet_plane_start);
         shift(&mut self.ridge_start, &other.ridge_start);
         self.patterns.extend(other.patterns);
         self.volumes.extend(other.volumes);
         self.centroids.extend(other.centroids);
         self.interior_points.extend(other.interior_points);
+        self.payload.extend(other.payload);
         self.vertices.extend(other.vertices);
         self.facet_areas.extend(other.facet_areas);
         self.facet_normals.extend(other.facet_normals);
         self.facet_planes.extend(other.facet_planes);
+        self.facet_keys.extend(other.facet_keys);
         self.ridge_facets.extend(other.ridge_facets);
         self.ridge_angles.extend(other.ridge_angles);
         self.ridge_volumes.extend(other.ridge_volumes);
@@ -135,6 +143,8 @@ impl CellBuffer {
 pub struct Refinement {
     pub cells: CellBuffer,
     pub nodes: Vec<Node>,
+    /// Coefficients (unit normal, offset) of each split node's plane, `d + 1` per row.
+    pub split_planes: Vec<f64>,
 }
 
 impl Refinement {
@@ -142,36 +152,75 @@ impl Refinement {
         Self {
             cells: CellBuffer::new(),
             nodes: Vec::new(),
+            split_planes: Vec::new(),
         }
     }
 
-    /// Appends a subtree refined elsewhere, renumbering its leaves.
-    fn append(&mut self, other: Refinement) {
-        let base = self.cells.len() as u32;
+    fn push_split(&mut self, planes: &PlaneTable, p: u32) -> usize {
+        let row = self.split_planes.len() / (planes.dim() + 1);
+        self.split_planes.extend_from_slice(planes.normal(p));
+        self.split_planes.push(planes.offset(p));
+        self.nodes.push(Node {
+            plane: row as u32,
+            value: 0,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Appends a subtree refined elsewhere, renumbering its leaves and split planes.
+    fn append(&mut self, other: Refinement, dim: usize) {
+        let leaf_base = self.cells.len() as u32;
+        let row_base = (self.split_planes.len() / (dim + 1)) as u32;
         self.nodes.extend(other.nodes.into_iter().map(|n| {
             if n.is_leaf() {
                 Node {
-                    class: n.class,
-                    value: n.value + base,
+                    plane: n.plane,
+                    value: n.value + leaf_base,
                 }
             } else {
-                n
+                Node {
+                    plane: n.plane + row_base,
+                    value: n.value,
+                }
             }
         }));
+        self.split_planes.extend(other.split_planes);
         self.cells.append(other.cells);
     }
 }
 
-struct Context<'a> {
-    arr: &'a Arrangement,
+/// A cell on its way down the tree.
+struct Cell<S> {
+    poly: Polytope,
+    planes: Arc<PlaneTable>,
+    stage: Arc<S>,
+    pattern: Vec<u64>,
+}
+
+/// What happens to a cell after testing its pending planes.
+enum Step<S> {
+    /// Nothing more to do (a leaf was emitted, or the work was stopped).
+    Done,
+    /// Split by `plane` into two cells that continue with `rest`.
+    Split {
+        plane: u32,
+        neg: Cell<S>,
+        pos: Cell<S>,
+        rest: Vec<u32>,
+    },
+}
+
+struct Context<'a, M: Model> {
+    model: &'a M,
     opts: RefineOptions<'a>,
-    words: usize,
+    dim: usize,
+    tol: f64,
     n_cells: AtomicUsize,
     stop: AtomicBool,
     too_many: AtomicBool,
 }
 
-impl Context<'_> {
+impl<M: Model> Context<'_, M> {
     fn stopped(&self) -> bool {
         if self.stop.load(Ordering::Relaxed) {
             return true;
@@ -183,175 +232,180 @@ impl Context<'_> {
         false
     }
 
-    /// Sets the pattern bits of every member of class `g` for a cell on side `positive`.
-    fn set_class_bits(&self, pattern: &mut [u64], g: usize, positive: bool) {
-        let class = &self.arr.classes[g];
-        for (&j, &flipped) in class.members.iter().zip(&class.flipped) {
-            set_pattern_bit(pattern, j, positive != flipped);
-        }
-    }
-
-    /// Refines `poly` by the classes in `pending`. Subtrees near the root run in parallel and come
-    /// back as a list of chunks in preorder (concatenated once at the end, never copied per level).
-    fn refine(
-        &self,
-        poly: Polytope,
-        pending: &[u32],
-        pattern: Vec<u64>,
-        depth: usize,
-    ) -> Vec<Refinement> {
+    /// Refines `cell` by `pending`. Subtrees near the root run in parallel and come back as a list
+    /// of chunks in preorder (concatenated once at the end, never copied per level).
+    fn refine(&self, cell: Cell<M::Stage>, pending: Vec<u32>, depth: usize) -> Vec<Refinement> {
         let mut out = Refinement::new();
-        let Some((g, neg, pos, rest, neg_pattern, pos_pattern)) =
-            self.split_or_leaf(poly, pending, pattern, &mut out)
-        else {
+        let Step::Split { plane, neg, pos, rest } = self.step(cell, pending, &mut out) else {
             return vec![out];
         };
-        out.nodes.push(Node { class: g, value: 0 });
+        let at = out.push_split(&neg.planes, plane);
         if depth < PARALLEL_MAX_DEPTH && rest.len() >= PARALLEL_MIN_PENDING {
+            let rest2 = rest.clone();
             let (a, b) = rayon::join(
-                || self.refine(neg, &rest, neg_pattern, depth + 1),
-                || self.refine(pos, &rest, pos_pattern, depth + 1),
+                || self.refine(neg, rest, depth + 1),
+                || self.refine(pos, rest2, depth + 1),
             );
-            out.nodes[0].value = a.iter().map(|r| r.nodes.len()).sum::<usize>() as u32;
+            out.nodes[at].value = a.iter().map(|r| r.nodes.len()).sum::<usize>() as u32;
             let mut chunks = Vec::with_capacity(1 + a.len() + b.len());
             chunks.push(out);
             chunks.extend(a);
             chunks.extend(b);
             chunks
         } else {
-            self.refine_sequential(neg, &rest, neg_pattern, &mut out);
-            out.nodes[0].value = (out.nodes.len() - 1) as u32;
-            self.refine_sequential(pos, &rest, pos_pattern, &mut out);
+            self.refine_sequential(neg, rest.clone(), &mut out);
+            out.nodes[at].value = (out.nodes.len() - at - 1) as u32;
+            self.refine_sequential(pos, rest, &mut out);
             vec![out]
         }
     }
 
     /// Depth-first refinement appending to `out`.
-    fn refine_sequential(
-        &self,
-        poly: Polytope,
-        pending: &[u32],
-        pattern: Vec<u64>,
-        out: &mut Refinement,
-    ) {
-        let Some((g, neg, pos, rest, neg_pattern, pos_pattern)) =
-            self.split_or_leaf(poly, pending, pattern, out)
-        else {
+    fn refine_sequential(&self, cell: Cell<M::Stage>, pending: Vec<u32>, out: &mut Refinement) {
+        let Step::Split { plane, neg, pos, rest } = self.step(cell, pending, out) else {
             return;
         };
-        let at = out.nodes.len();
-        out.nodes.push(Node { class: g, value: 0 });
-        self.refine_sequential(neg, &rest, neg_pattern, out);
+        let at = out.push_split(&neg.planes, plane);
+        self.refine_sequential(neg, rest.clone(), out);
         out.nodes[at].value = (out.nodes.len() - at - 1) as u32;
-        self.refine_sequential(pos, &rest, pos_pattern, out);
+        self.refine_sequential(pos, rest, out);
     }
 
-    /// Tests the pending classes against `poly`. Classes that miss it fix their pattern bits; if none
-    /// crosses, the cell is a leaf (emitted into `out`) and `None` is returned. Otherwise the first
-    /// crossing class splits it: (class, negative part, positive part, remaining crossing classes,
-    /// and the two patterns).
-    #[allow(clippy::type_complexity)]
-    fn split_or_leaf(
-        &self,
-        mut poly: Polytope,
-        pending: &[u32],
-        mut pattern: Vec<u64>,
-        out: &mut Refinement,
-    ) -> Option<(u32, Polytope, Polytope, Vec<u32>, Vec<u64>, Vec<u64>)> {
-        if self.stopped() {
-            return None;
-        }
-        let tol = self.arr.tol;
-        let mut crossing: Vec<u32> = Vec::with_capacity(pending.len());
-        let mut first_dist: Option<Vec<f64>> = None;
-        let mut dist = Vec::with_capacity(poly.n_vertices());
-        for &g in pending {
-            let plane = self.arr.class_plane(g as usize);
-            poly.distances_into(self.arr.normal(plane), self.arr.offsets[plane], &mut dist);
-            let above = dist.iter().any(|&v| v > tol);
-            let below = dist.iter().any(|&v| v < -tol);
-            if above && below {
-                if first_dist.is_none() {
-                    first_dist = Some(dist.clone());
+    /// Tests the pending planes against the cell. Planes that miss it fix their pattern bits; the
+    /// first one that crosses splits it. A cell with nothing left opens the model's next stage or,
+    /// if there is none, becomes a leaf.
+    fn step(&self, mut cell: Cell<M::Stage>, mut pending: Vec<u32>, out: &mut Refinement) -> Step<M::Stage> {
+        loop {
+            if self.stopped() {
+                return Step::Done;
+            }
+            let mut crossing: Vec<u32> = Vec::with_capacity(pending.len());
+            let mut first_dist: Option<Vec<f64>> = None;
+            let mut dist = Vec::with_capacity(cell.poly.n_vertices());
+            for &p in &pending {
+                cell.poly
+                    .distances_into(cell.planes.normal(p), cell.planes.offset(p), &mut dist);
+                let above = dist.iter().any(|&v| v > self.tol);
+                let below = dist.iter().any(|&v| v < -self.tol);
+                if above && below {
+                    if first_dist.is_none() {
+                        first_dist = Some(dist.clone());
+                    }
+                    crossing.push(p);
+                } else {
+                    set_plane_bits(&mut cell.pattern, cell.planes.bits(p), above);
+                    cell.poly.mark_incident(p, &dist, self.tol);
                 }
-                crossing.push(g);
-            } else {
-                self.set_class_bits(&mut pattern, g as usize, above);
-                poly.mark_incident(plane as u32, &dist, tol);
+            }
+            if let Some(dist) = first_dist {
+                let plane = crossing.remove(0);
+                let (neg_poly, pos_poly) = cell.poly.split(plane, &dist, self.tol);
+                let mut neg_pattern = cell.pattern.clone();
+                set_plane_bits(&mut neg_pattern, cell.planes.bits(plane), false);
+                let mut pos_pattern = cell.pattern;
+                set_plane_bits(&mut pos_pattern, cell.planes.bits(plane), true);
+                let neg = Cell {
+                    poly: neg_poly,
+                    planes: cell.planes.clone(),
+                    stage: cell.stage.clone(),
+                    pattern: neg_pattern,
+                };
+                let pos = Cell {
+                    poly: pos_poly,
+                    planes: cell.planes,
+                    stage: cell.stage,
+                    pattern: pos_pattern,
+                };
+                return Step::Split {
+                    plane,
+                    neg,
+                    pos,
+                    rest: crossing,
+                };
+            }
+            match self.model.next_stage(&cell.stage, &cell.planes, &mut cell.pattern) {
+                Some((planes, next, stage)) => {
+                    cell.planes = planes;
+                    cell.stage = Arc::new(stage);
+                    pending = next;
+                }
+                None => {
+                    self.emit_leaf(&cell, out);
+                    return Step::Done;
+                }
             }
         }
-        let Some(dist) = first_dist else {
-            self.emit_leaf(&poly, &pattern, out);
-            return None;
-        };
-        let g = crossing.remove(0);
-        let (neg, pos) = poly.split(self.arr.class_plane(g as usize) as u32, &dist, tol);
-        let mut neg_pattern = pattern.clone();
-        self.set_class_bits(&mut neg_pattern, g as usize, false);
-        let mut pos_pattern = pattern;
-        self.set_class_bits(&mut pos_pattern, g as usize, true);
-        Some((g, neg, pos, crossing, neg_pattern, pos_pattern))
     }
 
-    fn emit_leaf(&self, poly: &Polytope, pattern: &[u64], out: &mut Refinement) {
+    fn emit_leaf(&self, cell: &Cell<M::Stage>, out: &mut Refinement) {
         let count = self.n_cells.fetch_add(1, Ordering::Relaxed) + 1;
         if count > self.opts.max_cells {
             self.too_many.store(true, Ordering::Relaxed);
             self.stop.store(true, Ordering::Relaxed);
             return;
         }
-        let geometry = measure_cell(poly, self.arr, self.opts.ridges);
+        let (poly, planes, pattern) = (&cell.poly, &*cell.planes, &cell.pattern[..]);
+        let geometry = measure_cell(poly, planes, self.opts.ridges);
+        let box_faces = 2 * self.dim as u32;
         let cells = &mut out.cells;
         out.nodes.push(Node {
-            class: Node::LEAF,
+            plane: Node::LEAF,
             value: cells.len() as u32,
         });
         cells.patterns.extend_from_slice(pattern);
         cells.volumes.push(geometry.volume);
         cells.centroids.extend_from_slice(&geometry.centroid);
         cells.interior_points.extend(poly.vertex_mean());
+        self.model.payload(&cell.stage, pattern, &mut cells.payload);
         cells.vertices.extend_from_slice(&poly.coords);
-        cells.vertex_start.push(cells.vertices.len() / poly.dim);
+        cells.vertex_start.push(cells.vertices.len() / self.dim);
         for f in &geometry.facets {
+            let carrier = f.planes.iter().copied().find(|&p| p < box_faces).unwrap_or(f.planes[0]);
             cells.facet_areas.push(f.area);
             cells.facet_normals.extend_from_slice(&f.normal);
-            cells.facet_planes.extend_from_slice(&f.planes);
-            cells.facet_plane_start.push(cells.facet_planes.len());
+            cells.facet_planes.push(carrier);
+            cells.facet_keys.push(face_key(planes, pattern, &f.planes));
         }
         cells.facet_start.push(cells.facet_areas.len());
         for r in &geometry.ridges {
-            cells
-                .ridge_facets
-                .push([r.facets.0 as u32, r.facets.1 as u32]);
+            cells.ridge_facets.push([r.facets.0 as u32, r.facets.1 as u32]);
             cells.ridge_angles.push(r.angle);
             cells.ridge_volumes.push(r.volume);
-            cells.ridge_keys.push(self.face_key(pattern, &r.planes));
+            cells.ridge_keys.push(face_key(planes, pattern, &r.planes));
         }
         cells.ridge_start.push(cells.ridge_angles.len());
         if let Some(p) = self.opts.progress {
             p.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
 
-    /// Identifies a face of the arrangement: all cells around it agree on every class not through it.
-    fn face_key(&self, pattern: &[u64], planes: &[u32]) -> u128 {
-        let mut masked: smallvec::SmallVec<[u64; 8]> = pattern.iter().copied().collect();
-        let first_class = 2 * self.arr.dim as u32;
-        for &p in planes.iter().filter(|&&p| p >= first_class) {
-            for &j in &self.arr.classes[(p - first_class) as usize].members {
-                set_pattern_bit(&mut masked, j, false);
-            }
-        }
-        let half = |seed: u64| {
-            let words = masked
-                .iter()
-                .copied()
-                .chain([u64::MAX])
-                .chain(planes.iter().map(|&p| u64::from(p)));
-            words.fold(seed, |h, w| splitmix(h ^ splitmix(w.wrapping_add(seed))))
-        };
-        (u128::from(half(0x243F_6A88_85A3_08D3)) << 64) | u128::from(half(0x1319_8A2E_0370_7344))
+/// Sets the pattern bits decided by a plane for a cell on side `positive`.
+fn set_plane_bits(pattern: &mut [u64], bits: &[(u32, bool)], positive: bool) {
+    for &(j, flipped) in bits {
+        set_pattern_bit(pattern, j as usize, positive != flipped);
     }
+}
+
+/// Identifies a face of the partition from any cell containing it: the cell's pattern with the bits
+/// of the planes through the face cleared (every cell around the face agrees on the others, as each
+/// of those functions keeps one strict sign near the face), and the ids of the planes through it.
+fn face_key(planes: &PlaneTable, pattern: &[u64], through: &[u32]) -> u128 {
+    let mut masked: SmallVec<[u64; 8]> = pattern.iter().copied().collect();
+    for &p in through {
+        for &(j, _) in planes.bits(p) {
+            set_pattern_bit(&mut masked, j as usize, false);
+        }
+    }
+    let half = |seed: u64| {
+        let words = masked
+            .iter()
+            .copied()
+            .chain([u64::MAX])
+            .chain(through.iter().map(|&p| u64::from(p)));
+        words.fold(seed, |h, w| splitmix(h ^ splitmix(w.wrapping_add(seed))))
+    };
+    (u128::from(half(0x243F_6A88_85A3_08D3)) << 64) | u128::from(half(0x1319_8A2E_0370_7344))
 }
 
 /// The SplitMix64 finaliser: a bijective 64-bit mixer.
@@ -362,37 +416,38 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A fixed-seed permutation of 0..n (SplitMix64 + Fisher–Yates).
-fn insertion_order(n: usize) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    for i in (1..n).rev() {
-        order.swap(i, (splitmix(i as u64) % (i as u64 + 1)) as usize);
+/// The plane ids in a fixed-seed random order (SplitMix64 + Fisher–Yates).
+pub fn shuffled(mut ids: Vec<u32>) -> Vec<u32> {
+    for i in (1..ids.len()).rev() {
+        ids.swap(i, (splitmix(i as u64) % (i as u64 + 1)) as usize);
     }
-    order
+    ids
 }
 
-/// Refines the box by every class of the arrangement (on the current rayon pool).
-pub fn refine(arr: &Arrangement, opts: RefineOptions<'_>) -> Result<Refinement> {
-    let words = words_for(arr.n_hyperplanes);
+/// Refines the box of `model` stage by stage (on the current rayon pool).
+pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement> {
+    let dim = model.lo().len();
     let ctx = Context {
-        arr,
+        model,
         opts,
-        words,
+        dim,
+        tol: model.tol(),
         n_cells: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         too_many: AtomicBool::new(false),
     };
-    let mut pattern = vec![0u64; ctx.words];
-    for &(j, bit) in &arr.constant_bits {
-        set_pattern_bit(&mut pattern, j, bit);
-    }
-    let root = Polytope::cuboid(&arr.lo, &arr.hi);
-    let order = insertion_order(arr.classes.len());
-    let chunks = ctx.refine(root, &order, pattern, 0);
+    let (planes, pending, pattern, stage) = model.start();
+    let root = Cell {
+        poly: Polytope::cuboid(model.lo(), model.hi()),
+        planes,
+        stage: Arc::new(stage),
+        pattern,
+    };
+    let chunks = ctx.refine(root, shuffled(pending), 0);
     if ctx.too_many.load(Ordering::Relaxed) {
         return Err(GeomError::TooManyCells {
             limit: opts.max_cells,
-            suggested: opts.max_cells.saturating_mul(4).min(arr.max_cells_bound()),
+            suggested: opts.max_cells.saturating_mul(4),
             bytes_per_cell: BYTES_PER_CELL_ESTIMATE,
         });
     }
@@ -400,10 +455,9 @@ pub fn refine(arr: &Arrangement, opts: RefineOptions<'_>) -> Result<Refinement> 
         return Err(GeomError::Interrupted);
     }
     let mut out = Refinement::new();
-    out.nodes
-        .reserve_exact(chunks.iter().map(|c| c.nodes.len()).sum());
+    out.nodes.reserve_exact(chunks.iter().map(|c| c.nodes.len()).sum());
     for chunk in chunks {
-        out.append(chunk);
+        out.append(chunk, dim);
     }
     Ok(out)
 }
@@ -411,26 +465,22 @@ pub fn refine(arr: &Arrangement, opts: RefineOptions<'_>) -> Result<Refinement> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arrangement::Arrangement;
 
     #[test]
-    fn insertion_order_is_a_permutation() {
-        let mut o = insertion_order(100);
+    fn shuffled_is_a_permutation() {
+        let mut o = shuffled((0..100).collect());
         o.sort_unstable();
         assert_eq!(o, (0..100).collect::<Vec<u32>>());
     }
 
     #[test]
     fn two_lines_make_four_cells() {
-        let a = Arrangement::new(
-            &[1.0, 0.0, 0.0, 1.0],
-            &[-0.3, -0.6],
-            &[0.0, 0.0],
-            &[1.0, 1.0],
-        )
-        .unwrap();
+        let a = Arrangement::new(&[1.0, 0.0, 0.0, 1.0], &[-0.3, -0.6], &[0.0, 0.0], &[1.0, 1.0]).unwrap();
         let r = refine(&a, RefineOptions::default()).unwrap();
         assert_eq!(r.cells.len(), 4);
         assert_eq!(r.nodes.len(), 7);
+        assert_eq!(r.split_planes.len(), 3 * 3);
         let total: f64 = r.cells.volumes.iter().sum();
         assert!((total - 1.0).abs() < 1e-14);
     }

@@ -73,9 +73,7 @@ fn check_invariants(p: &Partition) {
     if d >= 2 {
         let mut around: HashMap<usize, (f64, bool)> = HashMap::new();
         for r in 0..p.ridge_angles.len() {
-            let on_box = p.ridge_facets[r]
-                .iter()
-                .any(|&f| p.facet_cells[f][1] == NO_CELL);
+            let on_box = p.ridge_facets[r].iter().any(|&f| p.facet_cells[f][1] == NO_CELL);
             let e = around.entry(p.ridge_faces[r]).or_insert((0.0, false));
             e.0 += p.ridge_angles[r];
             e.1 |= on_box;
@@ -233,10 +231,7 @@ fn too_many_cells_is_an_error() {
         ..Default::default()
     };
     let err = Partition::from_hyperplanes(&w, &c, &[0.0; 2], &[1.0; 2], opts).unwrap_err();
-    assert!(matches!(
-        err,
-        mlgeom_core::GeomError::TooManyCells { limit: 50, .. }
-    ));
+    assert!(matches!(err, mlgeom_core::GeomError::TooManyCells { limit: 50, .. }));
 }
 
 proptest! {

@@ -35,10 +35,7 @@ pub fn partition_hyperplanes(
     let lo = lo.as_array().to_vec();
     let hi = hi.as_array().to_vec();
     if n_threads == Some(0) {
-        return Err(raise(
-            "InvalidInputError",
-            "n_threads must be at least 1".to_string(),
-        ));
+        return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
     }
     let opts = PartitionOptions {
         n_threads,
@@ -48,8 +45,7 @@ pub fn partition_hyperplanes(
             ..RefineOptions::default()
         },
     };
-    let result = py
-        .detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
+    let result = py.detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
     Ok(NativePartition {
         inner: Arc::new(result.map_err(PyErr::from)?),
     })
@@ -61,11 +57,7 @@ pub struct NativePartition {
     inner: Arc<Partition>,
 }
 
-fn matrix<'py, T: numpy::Element>(
-    py: Python<'py>,
-    data: Vec<T>,
-    cols: usize,
-) -> PyResult<Bound<'py, PyArray2<T>>> {
+fn matrix<'py, T: numpy::Element>(py: Python<'py>, data: Vec<T>, cols: usize) -> PyResult<Bound<'py, PyArray2<T>>> {
     let rows = data.len().checked_div(cols).unwrap_or(0);
     PyArray1::from_vec(py, data).reshape([rows, cols])
 }
@@ -88,12 +80,12 @@ impl NativePartition {
 
     #[getter]
     fn n_hyperplanes(&self) -> usize {
-        self.inner.arrangement.n_hyperplanes
+        self.inner.n_bits
     }
 
     #[getter]
     fn tolerance(&self) -> f64 {
-        self.inner.arrangement.tol
+        self.inner.tol
     }
 
     #[getter]
@@ -109,13 +101,13 @@ impl NativePartition {
     /// Patterns packed as by `np.packbits(patterns, axis=1)` (big-endian bits), `(n_cells, ceil(m/8))`.
     fn packed_patterns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
         let p = &self.inner;
-        let bytes = p.arrangement.n_hyperplanes.div_ceil(8);
+        let bytes = p.n_bits.div_ceil(8);
         let mut out = Vec::with_capacity(p.n_cells * bytes);
         for i in 0..p.n_cells {
             let words = p.pattern(i);
             out.extend((0..bytes).map(|b| (words[b / 8] >> (56 - 8 * (b % 8))) as u8));
         }
-        matrix(py, out, bytes)
+        PyArray1::from_vec(py, out).reshape([p.n_cells, bytes])
     }
 
     fn volumes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
@@ -140,30 +132,18 @@ impl NativePartition {
 
     fn class_offsets<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         let mut offsets = vec![0i64];
-        for c in self.inner.classes() {
-            offsets.push(offsets.last().expect("non-empty") + c.members.len() as i64);
+        for c in &self.inner.carriers {
+            offsets.push(offsets.last().expect("non-empty") + c.len() as i64);
         }
         PyArray1::from_vec(py, offsets)
     }
 
     fn class_members<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
-        PyArray1::from_vec(
-            py,
-            as_i64(
-                self.inner
-                    .classes()
-                    .iter()
-                    .flat_map(|c| c.members.iter().copied()),
-            ),
-        )
+        PyArray1::from_vec(py, as_i64(self.inner.carriers.iter().flat_map(|c| c.iter().copied())))
     }
 
     fn facet_cells<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<i64>>> {
-        matrix(
-            py,
-            self.inner.facet_cells.iter().flatten().copied().collect(),
-            2,
-        )
+        matrix(py, self.inner.facet_cells.iter().flatten().copied().collect(), 2)
     }
 
     fn facet_areas<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
@@ -177,26 +157,22 @@ impl NativePartition {
     /// Coincidence class carrying each facet, -1 on the box boundary.
     fn facet_class<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         let first = 2 * self.inner.dim() as i64;
-        let v = self.inner.facet_planes.iter().map(|&p| {
-            if i64::from(p) < first {
-                -1
-            } else {
-                i64::from(p) - first
-            }
-        });
+        let v = self
+            .inner
+            .facet_planes
+            .iter()
+            .map(|&p| if i64::from(p) < first { -1 } else { i64::from(p) - first });
         PyArray1::from_vec(py, v.collect())
     }
 
     /// Box face of each facet (2·axis + 0 for lo, + 1 for hi), -1 for interior facets.
     fn facet_box_face<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         let first = 2 * self.inner.dim() as i64;
-        let v = self.inner.facet_planes.iter().map(|&p| {
-            if i64::from(p) < first {
-                i64::from(p)
-            } else {
-                -1
-            }
-        });
+        let v = self
+            .inner
+            .facet_planes
+            .iter()
+            .map(|&p| if i64::from(p) < first { i64::from(p) } else { -1 });
         PyArray1::from_vec(py, v.collect())
     }
 
@@ -205,11 +181,7 @@ impl NativePartition {
     }
 
     fn ridge_facets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<i64>>> {
-        matrix(
-            py,
-            as_i64(self.inner.ridge_facets.iter().flatten().copied()),
-            2,
-        )
+        matrix(py, as_i64(self.inner.ridge_facets.iter().flatten().copied()), 2)
     }
 
     fn ridge_face<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
@@ -225,11 +197,8 @@ impl NativePartition {
     }
 
     /// Cell index of each point (rows of an `(N, d)` array), -1 outside the box.
-    fn locate<'py>(
-        &self,
-        py: Python<'py>,
-        points: PyReadonlyArray2<'py, f64>,
-    ) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    #[pyo3(signature = (points, /))]
+    fn locate<'py>(&self, py: Python<'py>, points: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray1<i64>>> {
         let d = self.inner.dim();
         let cols = points.as_array().ncols();
         if cols != d {

@@ -1,0 +1,87 @@
+//! What the refinement needs from a model: its first planes and, for layered models, the planes of
+//! the next stage inside each cell.
+
+use std::sync::Arc;
+
+use crate::arrangement::Arrangement;
+use crate::bits::{set_pattern_bit, words_for};
+use crate::planes::PlaneTable;
+
+/// A piecewise-linear model whose cells are refined stage by stage (one stage for an arrangement,
+/// one per hidden layer for a ReLU network).
+pub trait Model: Sync {
+    /// Per-cell state carried from one stage to the next (e.g. the affine map of a layer).
+    type Stage: Send + Sync;
+
+    fn lo(&self) -> &[f64];
+    fn hi(&self) -> &[f64];
+    /// Number of pattern bits.
+    fn n_bits(&self) -> usize;
+    /// Absolute tolerance of the predicates.
+    fn tol(&self) -> f64;
+    /// The root plane table (box faces first), the plane ids to insert, and the initial pattern.
+    fn start(&self) -> (Arc<PlaneTable>, Vec<u32>, Vec<u64>, Self::Stage);
+    /// Called for a cell whose pending planes are exhausted: the next stage's plane table (a child
+    /// of `table`), plane ids and stage, or `None` when the cell is final. May set constant bits.
+    fn next_stage(
+        &self,
+        stage: &Self::Stage,
+        table: &Arc<PlaneTable>,
+        pattern: &mut [u64],
+    ) -> Option<(Arc<PlaneTable>, Vec<u32>, Self::Stage)>;
+    /// Numbers stored with every final cell (e.g. the network's affine map); `payload_len()` of them.
+    fn payload(&self, _stage: &Self::Stage, _pattern: &[u64], _out: &mut Vec<f64>) {}
+    fn payload_len(&self) -> usize {
+        0
+    }
+    /// For each non-box plane id `2d + k`: the input indices (hyperplanes or neurons) it carries.
+    fn carriers(&self) -> Vec<Vec<usize>>;
+}
+
+impl Model for Arrangement {
+    type Stage = ();
+
+    fn lo(&self) -> &[f64] {
+        &self.lo
+    }
+
+    fn hi(&self) -> &[f64] {
+        &self.hi
+    }
+
+    fn n_bits(&self) -> usize {
+        self.n_hyperplanes
+    }
+
+    fn tol(&self) -> f64 {
+        self.tol
+    }
+
+    fn start(&self) -> (Arc<PlaneTable>, Vec<u32>, Vec<u64>, ()) {
+        let mut table = PlaneTable::with_box(&self.lo, &self.hi);
+        let mut ids = Vec::with_capacity(self.classes.len());
+        for (g, class) in self.classes.iter().enumerate() {
+            let p = self.class_plane(g);
+            let bits: Vec<(u32, bool)> = class
+                .members
+                .iter()
+                .zip(&class.flipped)
+                .map(|(&j, &f)| (j as u32, f))
+                .collect();
+            ids.push(table.push(self.normal(p), self.offsets[p], &bits));
+        }
+        let mut pattern = vec![0u64; words_for(self.n_hyperplanes)];
+        for &(j, bit) in &self.constant_bits {
+            set_pattern_bit(&mut pattern, j, bit);
+        }
+        (Arc::new(table), ids, pattern, ())
+    }
+
+    fn next_stage(&self, _: &(), _: &Arc<PlaneTable>, _: &mut [u64]) -> Option<(Arc<PlaneTable>, Vec<u32>, ())> {
+        None
+    }
+
+    fn carriers(&self) -> Vec<Vec<usize>> {
+        self.classes.iter().map(|c| c.members.clone()).collect()
+    }
+}

@@ -1,0 +1,123 @@
+//! Plane tables: the coefficients of every plane a cell's vertices can lie on, by plane id.
+//!
+//! Ids `0..2d` are the box faces. Higher ids are the model's hyperplanes: coincidence classes of an
+//! arrangement, or neurons of a ReLU network, whose plane inside a cell depends on the cell (a bent
+//! hyperplane). Tables therefore form a chain: a cell refined by layer l holds a table of layer l's
+//! planes whose parent holds the earlier layers'. Each plane also names the pattern bits it decides:
+//! bit j is set to `positive != flipped` for a cell on the given side.
+
+use std::sync::Arc;
+
+/// Planes with ids `first..first + len`, and a parent table for smaller ids.
+#[derive(Debug)]
+pub struct PlaneTable {
+    parent: Option<Arc<PlaneTable>>,
+    first: u32,
+    dim: usize,
+    normals: Vec<f64>,
+    offsets: Vec<f64>,
+    bit_start: Vec<u32>,
+    bits: Vec<(u32, bool)>,
+}
+
+impl PlaneTable {
+    /// An empty table for ids starting at `first` (0 for the root).
+    pub fn new(parent: Option<Arc<PlaneTable>>, first: u32, dim: usize) -> Self {
+        Self {
+            parent,
+            first,
+            dim,
+            normals: Vec::new(),
+            offsets: Vec::new(),
+            bit_start: vec![0],
+            bits: Vec::new(),
+        }
+    }
+
+    /// A root table holding the faces of the box [lo, hi] (outward unit normals).
+    pub fn with_box(lo: &[f64], hi: &[f64]) -> Self {
+        let dim = lo.len();
+        let mut t = Self::new(None, 0, dim);
+        for k in 0..dim {
+            for (sign, bound) in [(-1.0, lo[k]), (1.0, hi[k])] {
+                let mut n = vec![0.0; dim];
+                n[k] = sign;
+                t.push(&n, -sign * bound, &[]);
+            }
+        }
+        t
+    }
+
+    /// Appends a plane {normal·x + offset = 0} (unit normal) deciding `bits`; returns its id.
+    pub fn push(&mut self, normal: &[f64], offset: f64, bits: &[(u32, bool)]) -> u32 {
+        self.normals.extend_from_slice(normal);
+        self.offsets.push(offset);
+        self.bits.extend_from_slice(bits);
+        self.bit_start.push(self.bits.len() as u32);
+        self.end() - 1
+    }
+
+    /// One past the largest id of this table.
+    pub fn end(&self) -> u32 {
+        self.first + self.offsets.len() as u32
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    #[inline]
+    fn find(&self, p: u32) -> (&PlaneTable, usize) {
+        let mut t = self;
+        while p < t.first {
+            t = t.parent.as_deref().expect("plane id below the root table");
+        }
+        (t, (p - t.first) as usize)
+    }
+
+    #[inline]
+    pub fn normal(&self, p: u32) -> &[f64] {
+        let (t, i) = self.find(p);
+        &t.normals[i * t.dim..(i + 1) * t.dim]
+    }
+
+    #[inline]
+    pub fn offset(&self, p: u32) -> f64 {
+        let (t, i) = self.find(p);
+        t.offsets[i]
+    }
+
+    /// Signed distance of `x` to plane `p`.
+    #[inline]
+    pub fn distance(&self, p: u32, x: &[f64]) -> f64 {
+        let (t, i) = self.find(p);
+        let n = &t.normals[i * t.dim..(i + 1) * t.dim];
+        n.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + t.offsets[i]
+    }
+
+    /// The pattern bits that plane `p` decides, with their orientation.
+    #[inline]
+    pub fn bits(&self, p: u32) -> &[(u32, bool)] {
+        let (t, i) = self.find(p);
+        &t.bits[t.bit_start[i] as usize..t.bit_start[i + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chained_lookup() {
+        let root = Arc::new(PlaneTable::with_box(&[0.0, 0.0], &[1.0, 2.0]));
+        assert_eq!(root.end(), 4);
+        assert_eq!(root.offset(3), -2.0);
+        let mut child = PlaneTable::new(Some(root.clone()), 4, 2);
+        let id = child.push(&[0.6, 0.8], -0.5, &[(7, true)]);
+        assert_eq!(id, 4);
+        assert_eq!(child.normal(4), &[0.6, 0.8]);
+        assert_eq!(child.normal(0), &[-1.0, 0.0]);
+        assert_eq!(child.bits(4), &[(7, true)]);
+        assert!((child.distance(4, &[1.0, 1.0]) - 0.9).abs() < 1e-15);
+    }
+}
