@@ -197,7 +197,8 @@ struct Cell<S> {
     pattern: Vec<u64>,
 }
 
-/// What happens to a cell after testing its pending planes.
+/// What happens to a cell after testing its pending planes (moved once per split, so its size is moot).
+#[allow(clippy::large_enum_variant)]
 enum Step<S> {
     /// Nothing more to do (a leaf was emitted, or the work was stopped).
     Done,
