@@ -13,9 +13,11 @@ pub mod partition;
 pub mod planes;
 pub mod polytope;
 pub mod refine;
+pub mod relu;
 
 pub use arrangement::{Arrangement, TOLERANCE_REL};
 pub use error::{GeomError, Result};
 pub use model::Model;
 pub use partition::{NO_CELL, Partition, PartitionOptions};
 pub use refine::RefineOptions;
+pub use relu::{Dense, ReluNet};

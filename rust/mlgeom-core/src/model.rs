@@ -4,8 +4,19 @@
 use std::sync::Arc;
 
 use crate::arrangement::Arrangement;
-use crate::bits::{set_pattern_bit, words_for};
+use crate::bits::set_pattern_bit;
 use crate::planes::PlaneTable;
+
+/// The planes a stage opens inside a cell.
+pub struct StageStart<S> {
+    pub planes: Arc<PlaneTable>,
+    /// Plane ids to insert (in this order).
+    pub pending: Vec<u32>,
+    /// Plane ids of functions that vanish on the whole cell (e.g. a neuron ≡ 0 there): they contain
+    /// every face, so they join every vertex's incidence set.
+    pub containing: Vec<u32>,
+    pub stage: S,
+}
 
 /// A piecewise-linear model whose cells are refined stage by stage (one stage for an arrangement,
 /// one per hidden layer for a ReLU network).
@@ -19,16 +30,17 @@ pub trait Model: Sync {
     fn n_bits(&self) -> usize;
     /// Absolute tolerance of the predicates.
     fn tol(&self) -> f64;
-    /// The root plane table (box faces first), the plane ids to insert, and the initial pattern.
-    fn start(&self) -> (Arc<PlaneTable>, Vec<u32>, Vec<u64>, Self::Stage);
-    /// Called for a cell whose pending planes are exhausted: the next stage's plane table (a child
-    /// of `table`), plane ids and stage, or `None` when the cell is final. May set constant bits.
+    /// The first stage on the whole box (its table starts with the box faces); sets constant bits
+    /// in `pattern` (all zeros on entry).
+    fn start(&self, pattern: &mut [u64]) -> StageStart<Self::Stage>;
+    /// Called for a cell whose pending planes are exhausted: the next stage inside it (its table a
+    /// child of `table`), or `None` when the cell is final. May set constant bits.
     fn next_stage(
         &self,
         stage: &Self::Stage,
         table: &Arc<PlaneTable>,
         pattern: &mut [u64],
-    ) -> Option<(Arc<PlaneTable>, Vec<u32>, Self::Stage)>;
+    ) -> Option<StageStart<Self::Stage>>;
     /// Numbers stored with every final cell (e.g. the network's affine map); `payload_len()` of them.
     fn payload(&self, _stage: &Self::Stage, _pattern: &[u64], _out: &mut Vec<f64>) {}
     fn payload_len(&self) -> usize {
@@ -57,7 +69,7 @@ impl Model for Arrangement {
         self.tol
     }
 
-    fn start(&self) -> (Arc<PlaneTable>, Vec<u32>, Vec<u64>, ()) {
+    fn start(&self, pattern: &mut [u64]) -> StageStart<()> {
         let mut table = PlaneTable::with_box(&self.lo, &self.hi);
         let mut ids = Vec::with_capacity(self.classes.len());
         for (g, class) in self.classes.iter().enumerate() {
@@ -70,14 +82,18 @@ impl Model for Arrangement {
                 .collect();
             ids.push(table.push(self.normal(p), self.offsets[p], &bits));
         }
-        let mut pattern = vec![0u64; words_for(self.n_hyperplanes)];
         for &(j, bit) in &self.constant_bits {
-            set_pattern_bit(&mut pattern, j, bit);
+            set_pattern_bit(pattern, j, bit);
         }
-        (Arc::new(table), ids, pattern, ())
+        StageStart {
+            planes: Arc::new(table),
+            pending: ids,
+            containing: Vec::new(),
+            stage: (),
+        }
     }
 
-    fn next_stage(&self, _: &(), _: &Arc<PlaneTable>, _: &mut [u64]) -> Option<(Arc<PlaneTable>, Vec<u32>, ())> {
+    fn next_stage(&self, _: &(), _: &Arc<PlaneTable>, _: &mut [u64]) -> Option<StageStart<()>> {
         None
     }
 

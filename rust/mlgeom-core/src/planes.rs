@@ -57,6 +57,13 @@ impl PlaneTable {
         self.end() - 1
     }
 
+    /// Makes room for `n` more planes.
+    pub fn reserve(&mut self, n: usize) {
+        self.normals.reserve(n * self.dim);
+        self.offsets.reserve(n);
+        self.bit_start.reserve(n);
+    }
+
     /// One past the largest id of this table.
     pub fn end(&self) -> u32 {
         self.first + self.offsets.len() as u32

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use smallvec::SmallVec;
 
-use crate::bits::set_pattern_bit;
+use crate::bits::{set_pattern_bit, words_for};
 use crate::error::{GeomError, Result};
 use crate::measure::measure_cell;
 use crate::model::Model;
@@ -325,10 +325,13 @@ impl<M: Model> Context<'_, M> {
                 };
             }
             match self.model.next_stage(&cell.stage, &cell.planes, &mut cell.pattern) {
-                Some((planes, next, stage)) => {
-                    cell.planes = planes;
-                    cell.stage = Arc::new(stage);
-                    pending = next;
+                Some(next) => {
+                    for &p in &next.containing {
+                        cell.poly.mark_incident(p, &vec![0.0; cell.poly.n_vertices()], self.tol);
+                    }
+                    cell.planes = next.planes;
+                    cell.stage = Arc::new(next.stage);
+                    pending = shuffled(next.pending);
                 }
                 None => {
                     self.emit_leaf(&cell, out);
@@ -437,14 +440,19 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         stop: AtomicBool::new(false),
         too_many: AtomicBool::new(false),
     };
-    let (planes, pending, pattern, stage) = model.start();
+    let mut pattern = vec![0u64; words_for(model.n_bits())];
+    let first = model.start(&mut pattern);
+    let mut poly = Polytope::cuboid(model.lo(), model.hi());
+    for &p in &first.containing {
+        poly.mark_incident(p, &vec![0.0; poly.n_vertices()], ctx.tol);
+    }
     let root = Cell {
-        poly: Polytope::cuboid(model.lo(), model.hi()),
-        planes,
-        stage: Arc::new(stage),
+        poly,
+        planes: first.planes,
+        stage: Arc::new(first.stage),
         pattern,
     };
-    let chunks = ctx.refine(root, shuffled(pending), 0);
+    let chunks = ctx.refine(root, shuffled(first.pending), 0);
     if ctx.too_many.load(Ordering::Relaxed) {
         return Err(GeomError::TooManyCells {
             limit: opts.max_cells,

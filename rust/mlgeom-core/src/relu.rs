@@ -1,0 +1,346 @@
+//! ReLU networks as staged models (paper.md §7, DESIGN §4): inside a cell of the first l layers every
+//! pre-activation of layer l+1 is affine in x, so the cell is refined by its own hyperplanes.
+//!
+//! With h_0 = x and h_l = D_l (W_l h_{l−1} + b_l), where D_l = diag(pattern bits of layer l), the
+//! cell's map is h_l = J_l x + c_l with J_l = D_l W_l J_{l−1} and c_l = D_l (W_l c_{l−1} + b_l).
+//! Neuron k of layer l+1 bounds the cell by the plane (W_{l+1} J_l)_k · x + (W_{l+1} c_l + b_{l+1})_k = 0.
+
+use std::sync::Arc;
+
+use crate::arrangement::TOLERANCE_REL;
+use crate::bits::{pattern_bit, set_pattern_bit};
+use crate::error::{Result, invalid};
+use crate::model::{Model, StageStart};
+use crate::planes::PlaneTable;
+
+/// One affine layer y = W x + b, W row-major `out × in`.
+#[derive(Clone, Debug)]
+pub struct Dense {
+    pub weight: Vec<f64>,
+    pub bias: Vec<f64>,
+    pub n_in: usize,
+    pub n_out: usize,
+}
+
+/// A fully connected ReLU network on the box [lo, hi]: hidden layers (each followed by ReLU) and an
+/// optional linear output layer (which does not split cells).
+#[derive(Clone, Debug)]
+pub struct ReluNet {
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    tol: f64,
+    hidden: Vec<Dense>,
+    output: Option<Dense>,
+    /// Index of the first bit (neuron) of each hidden layer; last entry = total neurons.
+    first_bit: Vec<usize>,
+}
+
+/// The affine map h_{l−1} = J x + c of the layer feeding the hidden layer `layer` (1-based).
+#[derive(Debug)]
+pub struct LayerInput {
+    layer: usize,
+    jacobian: Vec<f64>,
+    offset: Vec<f64>,
+}
+
+impl ReluNet {
+    /// Validates the layers: `hidden[0]` takes the box dimension, each layer feeds the next.
+    pub fn new(hidden: Vec<Dense>, output: Option<Dense>, lo: &[f64], hi: &[f64]) -> Result<Self> {
+        let dim = lo.len();
+        // Box validation is shared with arrangements.
+        let probe = crate::arrangement::Arrangement::new(&[], &[], lo, hi)?;
+        if hidden.is_empty() {
+            return invalid("the network has no hidden layer; give at least one (W, b) pair followed by ReLU");
+        }
+        let mut n_in = dim;
+        for (l, layer) in hidden.iter().chain(output.iter()).enumerate() {
+            if layer.n_in != n_in {
+                return invalid(format!(
+                    "layer {l} takes {} inputs but receives {n_in} (the box has dimension {dim}); check the weight shapes",
+                    layer.n_in
+                ));
+            }
+            if layer.n_out == 0 {
+                return invalid(format!("layer {l} has no neurons"));
+            }
+            if layer.weight.len() != layer.n_in * layer.n_out || layer.bias.len() != layer.n_out {
+                return invalid(format!(
+                    "layer {l}: weight must be {} × {} and bias {}",
+                    layer.n_out, layer.n_in, layer.n_out
+                ));
+            }
+            if let Some(i) = layer.weight.iter().chain(&layer.bias).position(|v| !v.is_finite()) {
+                return invalid(format!(
+                    "layer {l} has a non-finite weight or bias (entry {i}); fix the model"
+                ));
+            }
+            n_in = layer.n_out;
+        }
+        let mut first_bit = vec![0];
+        for layer in &hidden {
+            first_bit.push(first_bit.last().expect("non-empty") + layer.n_out);
+        }
+        Ok(Self {
+            lo: lo.to_vec(),
+            hi: hi.to_vec(),
+            tol: probe.tol,
+            hidden,
+            output,
+            first_bit,
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.lo.len()
+    }
+
+    /// Hidden layer (0-based) of each bit.
+    pub fn layer_of_bit(&self) -> Vec<usize> {
+        (0..self.hidden.len())
+            .flat_map(|l| std::iter::repeat_n(l, self.hidden[l].n_out))
+            .collect()
+    }
+
+    /// Number of outputs of the network (the output layer, or the last hidden layer).
+    pub fn n_outputs(&self) -> usize {
+        self.output
+            .as_ref()
+            .map_or_else(|| self.hidden.last().expect("validated").n_out, |o| o.n_out)
+    }
+
+    /// h_l = D_l (W_l h_{l−1} + b_l) as an affine map of x, from the input map of layer l.
+    fn apply(&self, input: &LayerInput, pattern: &[u64]) -> (Vec<f64>, Vec<f64>) {
+        let layer = &self.hidden[input.layer - 1];
+        let first = self.first_bit[input.layer - 1];
+        let (mut jac, mut off) = affine(layer, &input.jacobian, &input.offset, self.dim());
+        for k in 0..layer.n_out {
+            if !pattern_bit(pattern, first + k) {
+                jac[k * self.dim()..(k + 1) * self.dim()]
+                    .iter_mut()
+                    .for_each(|v| *v = 0.0);
+                off[k] = 0.0;
+            }
+        }
+        (jac, off)
+    }
+
+    /// The plane table of hidden layer `layer` (1-based) inside a cell whose input map is `input`;
+    /// neurons that are constant on the cell set their bit at once.
+    fn layer_planes(
+        &self,
+        input: LayerInput,
+        parent: Option<Arc<PlaneTable>>,
+        pattern: &mut [u64],
+    ) -> StageStart<LayerInput> {
+        let d = self.dim();
+        let layer = &self.hidden[input.layer - 1];
+        let first = self.first_bit[input.layer - 1];
+        let (jac, off) = affine(layer, &input.jacobian, &input.offset, d);
+        let input_offset_scale: f64 = input.offset.iter().map(|v| v.abs()).sum();
+        let mut table = match parent {
+            Some(p) => PlaneTable::new(Some(p), (2 * d + first) as u32, d),
+            None => {
+                let mut t = PlaneTable::with_box(&self.lo, &self.hi);
+                debug_assert_eq!(first, 0);
+                t.reserve(layer.n_out);
+                t
+            }
+        };
+        let input_scale = input.jacobian.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let mut ids = Vec::with_capacity(layer.n_out);
+        let mut containing = Vec::new();
+        for k in 0..layer.n_out {
+            let n = &jac[k * d..(k + 1) * d];
+            let norm = n.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let row_scale = layer.weight[k * layer.n_in..(k + 1) * layer.n_in]
+                .iter()
+                .map(|v| v * v)
+                .sum::<f64>()
+                .sqrt();
+            let bit = (first + k) as u32;
+            if norm <= 1e-13 * row_scale * input_scale || !(off[k] / norm).is_finite() {
+                // Constant on the cell (a dead or always-on neuron): a placeholder plane keeps ids dense.
+                // A neuron ≡ 0 vanishes on every face of the cell.
+                let id = table.push(&vec![0.0; d], 0.0, &[(bit, false)]);
+                let cancelled = off[k].abs() <= 1e-12 * (layer.bias[k].abs() + row_scale * input_offset_scale);
+                if cancelled {
+                    containing.push(id);
+                } else {
+                    set_pattern_bit(pattern, first + k, off[k] > 0.0);
+                }
+                continue;
+            }
+            let unit: Vec<f64> = n.iter().map(|v| v / norm).collect();
+            ids.push(table.push(&unit, off[k] / norm, &[(bit, false)]));
+        }
+        StageStart {
+            planes: Arc::new(table),
+            pending: ids,
+            containing,
+            stage: input,
+        }
+    }
+}
+
+/// W (J x + c) + b as (W J, W c + b).
+fn affine(layer: &Dense, jac: &[f64], off: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut out_jac = vec![0.0; layer.n_out * d];
+    let mut out_off = layer.bias.clone();
+    for k in 0..layer.n_out {
+        let row = &layer.weight[k * layer.n_in..(k + 1) * layer.n_in];
+        let target = &mut out_jac[k * d..(k + 1) * d];
+        for (i, &w) in row.iter().enumerate() {
+            if w != 0.0 {
+                target
+                    .iter_mut()
+                    .zip(&jac[i * d..(i + 1) * d])
+                    .for_each(|(t, j)| *t += w * j);
+                out_off[k] += w * off[i];
+            }
+        }
+    }
+    (out_jac, out_off)
+}
+
+impl Model for ReluNet {
+    type Stage = LayerInput;
+
+    fn lo(&self) -> &[f64] {
+        &self.lo
+    }
+
+    fn hi(&self) -> &[f64] {
+        &self.hi
+    }
+
+    fn n_bits(&self) -> usize {
+        *self.first_bit.last().expect("non-empty")
+    }
+
+    fn tol(&self) -> f64 {
+        self.tol
+    }
+
+    fn start(&self, pattern: &mut [u64]) -> StageStart<LayerInput> {
+        let d = self.dim();
+        let mut identity = vec![0.0; d * d];
+        (0..d).for_each(|k| identity[k * d + k] = 1.0);
+        let input = LayerInput {
+            layer: 1,
+            jacobian: identity,
+            offset: vec![0.0; d],
+        };
+        self.layer_planes(input, None, pattern)
+    }
+
+    fn next_stage(
+        &self,
+        stage: &LayerInput,
+        table: &Arc<PlaneTable>,
+        pattern: &mut [u64],
+    ) -> Option<StageStart<LayerInput>> {
+        if stage.layer == self.hidden.len() {
+            return None;
+        }
+        let (jacobian, offset) = self.apply(stage, pattern);
+        let input = LayerInput {
+            layer: stage.layer + 1,
+            jacobian,
+            offset,
+        };
+        Some(self.layer_planes(input, Some(table.clone()), pattern))
+    }
+
+    /// The network's output on the cell as an affine map: the Jacobian (`n_outputs × d`, row-major)
+    /// then the offset (`n_outputs`).
+    fn payload(&self, stage: &LayerInput, pattern: &[u64], out: &mut Vec<f64>) {
+        let (jac, off) = self.apply(stage, pattern);
+        match &self.output {
+            Some(layer) => {
+                let (j, c) = affine(layer, &jac, &off, self.dim());
+                out.extend(j);
+                out.extend(c);
+            }
+            None => {
+                out.extend(jac);
+                out.extend(off);
+            }
+        }
+    }
+
+    fn payload_len(&self) -> usize {
+        self.n_outputs() * (self.dim() + 1)
+    }
+
+    fn carriers(&self) -> Vec<Vec<usize>> {
+        (0..self.n_bits()).map(|j| vec![j]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Partition, PartitionOptions};
+
+    fn dense(weight: &[f64], bias: &[f64], n_in: usize) -> Dense {
+        Dense {
+            weight: weight.to_vec(),
+            bias: bias.to_vec(),
+            n_in,
+            n_out: bias.len(),
+        }
+    }
+
+    #[test]
+    fn relu_of_coordinates_then_a_sum() {
+        // Widths [2, 2, 1]: h = (ReLU(x), ReLU(y)), f = h1 + h2 − 0.5 on [−1, 1]².
+        let net = ReluNet::new(
+            vec![dense(&[1.0, 0.0, 0.0, 1.0], &[0.0, 0.0], 2)],
+            Some(dense(&[1.0, 1.0], &[-0.5], 2)),
+            &[-1.0, -1.0],
+            &[1.0, 1.0],
+        )
+        .unwrap();
+        let p = Partition::new(&net, PartitionOptions::default()).unwrap();
+        assert_eq!(p.n_cells, 4);
+        assert!(p.volumes.iter().all(|v| (v - 1.0).abs() < 1e-15));
+        // Cell "11" (x > 0, y > 0): f = x + y − 0.5.
+        assert_eq!(p.payload_len, 3);
+        assert_eq!(&p.payload[9..12], &[1.0, 1.0, -0.5]);
+        // Cell "00": f = −0.5.
+        assert_eq!(&p.payload[0..3], &[0.0, 0.0, -0.5]);
+    }
+
+    #[test]
+    fn second_layer_bends_at_the_first() {
+        // h = (ReLU(x), ReLU(y)), z = h2 − h1 on [−1, 1]²: z's boundary is y = x in the quadrant
+        // x, y > 0 only; z is < 0 for x > 0 > y, > 0 for y > 0 > x and ≡ 0 (bit 0) for x, y < 0.
+        let net = ReluNet::new(
+            vec![
+                dense(&[1.0, 0.0, 0.0, 1.0], &[0.0, 0.0], 2),
+                dense(&[-1.0, 1.0], &[0.0], 2),
+            ],
+            None,
+            &[-1.0, -1.0],
+            &[1.0, 1.0],
+        )
+        .unwrap();
+        let p = Partition::new(&net, PartitionOptions::default()).unwrap();
+        let labels: Vec<String> = (0..p.n_cells)
+            .map(|i| {
+                (0..3)
+                    .map(|j| if pattern_bit(p.pattern(i), j) { '1' } else { '0' })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(labels, ["000", "011", "100", "110", "111"]);
+        let expected = [1.0, 1.0, 1.0, 0.5, 0.5];
+        for (v, e) in p.volumes.iter().zip(expected) {
+            assert!((v - e).abs() < 1e-12);
+        }
+        // The facet between "110" and "111" lies on y = x and is carried by neuron 2.
+        let f = (0..p.facet_cells.len()).find(|&f| p.facet_cells[f] == [3, 4]).unwrap();
+        assert_eq!(p.facet_planes[f], 4 + 2);
+        assert!((p.facet_areas[f] - 2f64.sqrt()).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::f64::consts::PI;
+
+use mlgeom_core::{NO_CELL, Partition, PartitionOptions};
+
+/// Hyperplanes through random points of the box with random normals (SplitMix64, fixed seed).
+pub fn random_arrangement(m: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut next = uniform(seed);
+    let mut w = Vec::new();
+    let mut c = Vec::new();
+    for _ in 0..m {
+        let n: Vec<f64> = (0..d).map(|_| next() * 2.0 - 1.0).collect();
+        let p: Vec<f64> = (0..d).map(|_| 0.1 + 0.8 * next()).collect();
+        c.push(-n.iter().zip(&p).map(|(a, b)| a * b).sum::<f64>());
+        w.extend(n);
+    }
+    (w, c)
+}
+
+pub fn partition(w: &[f64], c: &[f64], d: usize, threads: Option<usize>) -> Partition {
+    let opts = PartitionOptions {
+        n_threads: threads,
+        ..PartitionOptions::default()
+    };
+    Partition::from_hyperplanes(w, c, &vec![0.0; d], &vec![1.0; d], opts).unwrap()
+}
+
+pub fn binomial_sum(m: usize, d: usize) -> usize {
+    let mut total = 0;
+    let mut b = 1usize;
+    for k in 0..=d.min(m) {
+        total += b;
+        b = b * (m - k) / (k + 1);
+    }
+    total
+}
+
+/// Volume sum, facet closure Σ area·n = 0, interior angle sums 2π, areas agreeing from both sides.
+pub fn check_invariants(p: &Partition) {
+    let d = p.dim();
+    let total: f64 = p.volumes.iter().sum();
+    let box_volume: f64 = p.lo.iter().zip(&p.hi).map(|(a, b)| b - a).product();
+    assert!((total - box_volume).abs() < 1e-9 * box_volume, "volume sum {total}");
+    assert!(p.volumes.iter().all(|&v| v > 0.0));
+    assert!(
+        p.max_facet_area_mismatch < 1e-8,
+        "area mismatch {}",
+        p.max_facet_area_mismatch
+    );
+    let mut closure = vec![vec![0.0; d]; p.n_cells];
+    for (f, cells) in p.facet_cells.iter().enumerate() {
+        let n = &p.facet_normals[f * d..(f + 1) * d];
+        for k in 0..d {
+            closure[cells[0] as usize][k] += p.facet_areas[f] * n[k];
+            if cells[1] != NO_CELL {
+                closure[cells[1] as usize][k] -= p.facet_areas[f] * n[k];
+            }
+        }
+    }
+    for c in &closure {
+        assert!(c.iter().all(|v| v.abs() < 1e-9), "closure {c:?}");
+    }
+    if d >= 2 {
+        let mut around: HashMap<usize, (f64, bool)> = HashMap::new();
+        for r in 0..p.ridge_angles.len() {
+            let on_box = p.ridge_facets[r].iter().any(|&f| p.facet_cells[f][1] == NO_CELL);
+            let e = around.entry(p.ridge_faces[r]).or_insert((0.0, false));
+            e.0 += p.ridge_angles[r];
+            e.1 |= on_box;
+        }
+        for (sum, on_box) in around.values() {
+            if !on_box {
+                assert!((sum - 2.0 * PI).abs() < 1e-8, "angle sum {sum}");
+            }
+        }
+    }
+}
+
+/// Uniform numbers in [0, 1) from a seed (SplitMix64).
+pub fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
