@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use crate::arrangement::TOLERANCE_REL;
 use crate::bits::{pattern_bit, set_pattern_bit};
 use crate::error::{Result, invalid};
 use crate::model::{Model, StageStart};
