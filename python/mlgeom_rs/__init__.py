@@ -29,20 +29,24 @@ except ImportError as _exc:  # pragma: no cover - only in a source tree without 
 
 from .box import Box
 from .partition import Partition, partition_hyperplanes
+from .relu import AffineMaps, ReluPartition, partition_relu
 from .tables import FacetTable, RidgeTable
 
 __version__: str = _core.__version__
 
 __all__ = [
+    "AffineMaps",
     "Box",
     "FacetTable",
     "InvalidInputError",
     "MlgeomError",
     "NumericalError",
     "Partition",
+    "ReluPartition",
     "RidgeTable",
     "TooManyCellsError",
     "__version__",
     "exceptions",
     "partition_hyperplanes",
+    "partition_relu",
 ]

@@ -9,7 +9,7 @@ from typing import final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["NativePartition", "TOLERANCE_REL", "__version__", "partition_hyperplanes"]
+__all__ = ["NativePartition", "TOLERANCE_REL", "__version__", "partition_hyperplanes", "partition_relu"]
 
 __version__: str
 TOLERANCE_REL: float
@@ -30,6 +30,20 @@ def partition_hyperplanes(
     Raises InvalidInputError, TooManyCellsError, NumericalError (from mlgeom_rs.exceptions).
     """
 
+def partition_relu(
+    weights: list[npt.NDArray[np.float64]],
+    biases: list[npt.NDArray[np.float64]],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    /,
+    *,
+    output_layer: bool = True,
+    n_threads: int | None = None,
+    max_cells: int = 10_000_000,
+    ridges: bool = True,
+) -> NativePartition:
+    """Partition the box into the activation regions of a ReLU network (layers in torch layout)."""
+
 @final
 class NativePartition:
     """The Rust-owned result of a partition. Methods return fresh numpy arrays (copies)."""
@@ -48,6 +62,7 @@ class NativePartition:
     def max_facet_area_mismatch(self) -> float:
         """Largest relative difference of a facet's area measured from its two cells."""
     def packed_patterns(self) -> npt.NDArray[np.uint8]: ...
+    def payload(self) -> npt.NDArray[np.float64]: ...
     def volumes(self) -> npt.NDArray[np.float64]: ...
     def centroids(self) -> npt.NDArray[np.float64]: ...
     def interior_points(self) -> npt.NDArray[np.float64]: ...

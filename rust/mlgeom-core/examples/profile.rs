@@ -1,34 +1,59 @@
-//! Times one refinement: `cargo run --release --example profile -- M D [THREADS]`.
-use mlgeom_core::{Partition, PartitionOptions};
+//! Times one partition: `cargo run --release --example profile -- arrangement M D [THREADS]` or
+//! `... -- relu D WIDTH DEPTH [THREADS]` (random network on [−1, 1]^D).
+use mlgeom_core::{Dense, Partition, PartitionOptions, ReluNet};
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("integer")).collect();
-    let (m, d) = (args.first().copied().unwrap_or(60), args.get(1).copied().unwrap_or(3));
-    let threads = args.get(2).copied();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize, default: usize| args.get(i).map_or(default, |a| a.parse().expect("integer"));
     let mut state = 12345u64;
-    let mut next = || {
+    let mut next = move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    let mut w = Vec::new();
-    let mut c = Vec::new();
-    for _ in 0..m {
-        let n: Vec<f64> = (0..d).map(|_| next() * 2.0 - 1.0).collect();
-        let p: Vec<f64> = (0..d).map(|_| 0.2 + 0.6 * next()).collect();
-        c.push(-n.iter().zip(&p).map(|(a, b)| a * b).sum::<f64>());
-        w.extend(n);
-    }
-    let opts = PartitionOptions {
-        n_threads: threads,
-        ..Default::default()
-    };
+    let kind = args.first().map_or("arrangement", String::as_str);
     let t = std::time::Instant::now();
-    let p = Partition::from_hyperplanes(&w, &c, &vec![0.0; d], &vec![1.0; d], opts).unwrap();
+    let p = if kind == "relu" {
+        let (d, width, depth) = (num(1, 3), num(2, 32), num(3, 2));
+        let opts = PartitionOptions {
+            n_threads: args.get(4).map(|a| a.parse().expect("integer")),
+            ..Default::default()
+        };
+        let mut n_in = d;
+        let mut hidden = Vec::new();
+        for _ in 0..depth {
+            let scale = (3.0 / n_in as f64).sqrt();
+            hidden.push(Dense {
+                weight: (0..width * n_in).map(|_| (2.0 * next() - 1.0) * scale).collect(),
+                bias: (0..width).map(|_| next() - 0.5).collect(),
+                n_in,
+                n_out: width,
+            });
+            n_in = width;
+        }
+        let net = ReluNet::new(hidden, None, &vec![-1.0; d], &vec![1.0; d]).unwrap();
+        Partition::new(&net, opts).unwrap()
+    } else {
+        let (m, d) = (num(1, 60), num(2, 3));
+        let opts = PartitionOptions {
+            n_threads: args.get(3).map(|a| a.parse().expect("integer")),
+            ..Default::default()
+        };
+        let mut w = Vec::new();
+        let mut c = Vec::new();
+        for _ in 0..m {
+            let n: Vec<f64> = (0..d).map(|_| next() * 2.0 - 1.0).collect();
+            let p: Vec<f64> = (0..d).map(|_| 0.2 + 0.6 * next()).collect();
+            c.push(-n.iter().zip(&p).map(|(a, b)| a * b).sum::<f64>());
+            w.extend(n);
+        }
+        Partition::from_hyperplanes(&w, &c, &vec![0.0; d], &vec![1.0; d], opts).unwrap()
+    };
     let s = t.elapsed().as_secs_f64();
     println!(
-        "m={m} d={d} cells={} facets={} ridges={} {:.3}s {:.0} cells/s",
+        "{kind} d={} cells={} facets={} ridges={} {:.3}s {:.0} cells/s",
+        p.dim(),
         p.n_cells,
         p.facet_areas.len(),
         p.ridge_angles.len(),

@@ -7,6 +7,9 @@
 //! Faces are found combinatorially from the incidence sets: the (k−1)-faces of a k-face F are the
 //! maximal proper subsets F ∩ V(q) over planes q, where V(q) is the set of vertices on q.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use smallvec::SmallVec;
 
 use crate::bits::VertexSet;
@@ -63,6 +66,8 @@ struct CellContext<'a> {
     planes: &'a PlaneTable,
     /// (plane id, vertices on it) for every plane through some vertex.
     plane_sets: Vec<(u32, VertexSet)>,
+    /// Measures of the faces met so far, by vertex set.
+    memo: RefCell<HashMap<VertexSet, (f64, Vector)>>,
 }
 
 impl CellContext<'_> {
@@ -160,10 +165,17 @@ impl CellContext<'_> {
             return (1.0, self.poly.vertex(v).iter().copied().collect());
         }
         if k == 1 && ridges.is_none() {
-            let ends: Vec<usize> = face.iter().collect();
-            let (a, b) = (self.poly.vertex(ends[0]), self.poly.vertex(ends[ends.len() - 1]));
+            let mut ends = face.iter();
+            let first = ends.next().expect("an edge has two vertices");
+            let last = ends.last().expect("an edge has two vertices");
+            let (a, b) = (self.poly.vertex(first), self.poly.vertex(last));
             let len = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
             return (len, a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect());
+        }
+        // Faces of dimension ≥ 2 are shared by several parent faces: measure each once.
+        let memoize = ridges.is_none();
+        if memoize && let Some(known) = self.memo.borrow().get(face) {
+            return known.clone();
         }
         let r = self.mean(face);
         let mut volume = 0.0;
@@ -184,12 +196,16 @@ impl CellContext<'_> {
                 out.push((sub.vertices, planes, sub_volume));
             }
         }
-        if volume > 0.0 {
+        let result = if volume > 0.0 {
             moment.iter_mut().for_each(|m| *m /= volume);
             (volume, moment)
         } else {
             (volume, r)
+        };
+        if memoize {
+            self.memo.borrow_mut().insert(face.clone(), result.clone());
         }
+        result
     }
 }
 
@@ -212,6 +228,7 @@ pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> 
         poly,
         planes,
         plane_sets,
+        memo: RefCell::new(HashMap::new()),
     };
     let all = VertexSet::full(n);
     let r = poly.vertex_mean();

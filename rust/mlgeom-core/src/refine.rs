@@ -27,7 +27,9 @@ pub const BYTES_PER_CELL_ESTIMATE: usize = 600;
 
 /// Subtrees with fewer pending planes than this run sequentially.
 const PARALLEL_MIN_PENDING: usize = 4;
-/// Spawn parallel tasks only near the root.
+/// Near the root every split runs its halves in parallel (later stages may hide much work)...
+const PARALLEL_ALWAYS_DEPTH: usize = 12;
+/// ... and below, only where enough planes are pending.
 const PARALLEL_MAX_DEPTH: usize = 16;
 
 /// Knobs of one refinement.
@@ -241,7 +243,7 @@ impl<M: Model> Context<'_, M> {
             return vec![out];
         };
         let at = out.push_split(&neg.planes, plane);
-        if depth < PARALLEL_MAX_DEPTH && rest.len() >= PARALLEL_MIN_PENDING {
+        if depth < PARALLEL_ALWAYS_DEPTH || (depth < PARALLEL_MAX_DEPTH && rest.len() >= PARALLEL_MIN_PENDING) {
             let rest2 = rest.clone();
             let (a, b) = rayon::join(
                 || self.refine(neg, rest, depth + 1),

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use crate::partition::{NativePartition, partition_hyperplanes};
+    use crate::partition::{NativePartition, partition_hyperplanes, partition_relu};
 
     #[allow(non_upper_case_globals)]
     #[pymodule_export]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mlgeom_core::{Partition, PartitionOptions, RefineOptions};
+use mlgeom_core::{Dense, Partition, PartitionOptions, RefineOptions, ReluNet};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -46,6 +46,70 @@ pub fn partition_hyperplanes(
         },
     };
     let result = py.detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
+    Ok(NativePartition {
+        inner: Arc::new(result.map_err(PyErr::from)?),
+    })
+}
+
+/// Partition the box [lo, hi] into the activation regions of a ReLU network (see `mlgeom_rs.partition_relu`).
+///
+/// `weights[l]` is `(out, in)` (torch layout) and `biases[l]` is `(out,)`. Every layer but the last is
+/// followed by ReLU; the last is the linear output layer when `output_layer` is true, else a hidden layer too.
+#[pyfunction]
+#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true))]
+pub fn partition_relu(
+    py: Python<'_>,
+    weights: Vec<PyReadonlyArray2<'_, f64>>,
+    biases: Vec<PyReadonlyArray1<'_, f64>>,
+    lo: PyReadonlyArray1<'_, f64>,
+    hi: PyReadonlyArray1<'_, f64>,
+    output_layer: bool,
+    n_threads: Option<usize>,
+    max_cells: usize,
+    ridges: bool,
+) -> PyResult<NativePartition> {
+    if weights.len() != biases.len() {
+        return Err(raise(
+            "InvalidInputError",
+            format!(
+                "{} weight matrices but {} bias vectors; give one of each per layer",
+                weights.len(),
+                biases.len()
+            ),
+        ));
+    }
+    if n_threads == Some(0) {
+        return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
+    }
+    let mut layers: Vec<Dense> = weights
+        .iter()
+        .zip(&biases)
+        .map(|(w, b)| {
+            let w = w.as_array();
+            Dense {
+                weight: w.iter().copied().collect(),
+                bias: b.as_array().to_vec(),
+                n_in: w.ncols(),
+                n_out: w.nrows(),
+            }
+        })
+        .collect();
+    let output = if output_layer { layers.pop() } else { None };
+    let (lo, hi) = (lo.as_array().to_vec(), hi.as_array().to_vec());
+    let opts = PartitionOptions {
+        n_threads,
+        refine: RefineOptions {
+            max_cells,
+            ridges,
+            ..RefineOptions::default()
+        },
+    };
+    let result = py.detach(|| {
+        catch_panic(|| {
+            let net = ReluNet::new(layers, output, &lo, &hi)?;
+            Partition::new(&net, opts)
+        })
+    });
     Ok(NativePartition {
         inner: Arc::new(result.map_err(PyErr::from)?),
     })
@@ -108,6 +172,12 @@ impl NativePartition {
             out.extend((0..bytes).map(|b| (words[b / 8] >> (56 - 8 * (b % 8))) as u8));
         }
         PyArray1::from_vec(py, out).reshape([p.n_cells, bytes])
+    }
+
+    /// Model-specific numbers per cell, `(n_cells, payload_len)`: for a ReLU network the output's
+    /// Jacobian (row-major `out × d`) followed by its offset (`out`).
+    fn payload<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        PyArray1::from_vec(py, self.inner.payload.clone()).reshape([self.inner.n_cells, self.inner.payload_len])
     }
 
     fn volumes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
