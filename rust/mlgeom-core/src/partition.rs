@@ -55,9 +55,9 @@ pub struct Partition {
     pub ridge_volumes: Vec<f64>,
     /// Largest relative difference between a facet's area measured from its two cells.
     pub max_facet_area_mismatch: f64,
-    tree: Vec<Node>,
-    split_planes: Vec<f64>,
-    leaf_to_cell: Vec<u32>,
+    pub(crate) tree: Vec<Node>,
+    pub(crate) split_planes: Vec<f64>,
+    pub(crate) leaf_to_cell: Vec<u32>,
 }
 
 /// Options of [`Partition::new`].
