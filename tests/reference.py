@@ -32,7 +32,8 @@ from scipy.spatial import ConvexHull, Delaunay, HalfspaceIntersection, QhullErro
 # In normalised coordinates (the box is inside [-1, 1]^d):
 EMPTY_RADIUS = 1e-7  # a side whose Chebyshev radius is <= this is empty (LP tolerances are ~1e-10)
 ON_TOL = 1e-8  # a vertex within this distance of a hyperplane / box face lies on it
-AREA_TOL = 1e-10  # a face whose normalised (d-1)-area is <= this is not a facet
+FLAT_TOL = 1e-12  # a face whose on-face vertices have thickness <= this is lower-dimensional (not a facet)
+AMBIGUOUS = 1e-6  # a face with thickness in (FLAT_TOL, AMBIGUOUS] is near-degenerate: counted in n_ambiguous
 COINCIDENT_TOL = 1e-9  # unit-normalised rows closer than this are one geometric hyperplane
 
 _LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -66,7 +67,8 @@ class RefPartition:
     facets: list[RefFacet] = field(default_factory=list)
     classes: list[tuple[int, ...]] = field(default_factory=list)  # coincidence classes of crossing-capable rows
     min_radius_normalised: float = math.inf  # smallest Chebyshev radius, normalised coordinates
-    min_facet_area_normalised: float = math.inf  # smallest positive facet area (kept or not), normalised coords
+    min_facet_area_normalised: float = math.inf  # smallest facet area, normalised coordinates
+    n_ambiguous: int = 0  # candidate faces that are nearly, but not clearly, lower-dimensional (see thickness)
     n_lps: int = 0
 
     @property
@@ -138,6 +140,18 @@ def face_area(points: np.ndarray, normal: np.ndarray) -> float:
         return 1.0
     basis = orthonormal_complement(normal)
     return polytope_volume((points - points[0]) @ basis)
+
+
+def thickness(points: np.ndarray) -> float:
+    """The smallest singular value of the centred points (RMS extent in their thinnest direction); inf for
+    0-dimensional points sets (k = 0)."""
+    points = np.asarray(points, float)
+    if points.shape[1] == 0:
+        return math.inf if len(points) else 0.0
+    if len(points) <= points.shape[1]:
+        return 0.0
+    centred = points - points.mean(axis=0)
+    return float(np.linalg.svd(centred, compute_uv=False)[-1] / math.sqrt(len(points)))
 
 
 def unique_points(points: np.ndarray, tol: float) -> np.ndarray:
@@ -215,7 +229,7 @@ def _vertices(a: np.ndarray, b: np.ndarray, interior: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- classes
-def hyperplane_classes(W, c) -> tuple[list[list[int]], np.ndarray, np.ndarray, np.ndarray]:
+def hyperplane_classes(W, c, tol: float = COINCIDENT_TOL) -> tuple[list[list[int]], np.ndarray, np.ndarray, np.ndarray]:
     """Group the rows into coincidence classes (equal up to a nonzero scale, either orientation).
 
     Returns (classes, orient, unit_normals, unit_offsets): ``classes`` lists the member indices of each class
@@ -241,11 +255,11 @@ def hyperplane_classes(W, c) -> tuple[list[list[int]], np.ndarray, np.ndarray, n
         uc[j] = c[j] / norms[j]
         for cls, r in zip(classes, reps, strict=True):
             row, rep = np.append(un[j], uc[j]), np.append(un[r], uc[r])
-            if np.max(np.abs(row - rep)) <= COINCIDENT_TOL:
+            if np.max(np.abs(row - rep)) <= tol:
                 cls.append(j)
                 orient[j] = 1
                 break
-            if np.max(np.abs(row + rep)) <= COINCIDENT_TOL:
+            if np.max(np.abs(row + rep)) <= tol:
                 cls.append(j)
                 orient[j] = -1
                 break
@@ -257,6 +271,18 @@ def hyperplane_classes(W, c) -> tuple[list[list[int]], np.ndarray, np.ndarray, n
 
 
 # --------------------------------------------------------------------------------------------- the reference
+def _facet_measure(y: np.ndarray) -> tuple[float, int]:
+    """(area, ambiguous) of a candidate facet given its vertices in (d-1)-dimensional coordinates: area 0 when
+    the face is lower-dimensional (thickness <= FLAT_TOL); ambiguous = 1 when the thickness is in
+    (FLAT_TOL, AMBIGUOUS] (a sliver: another tolerance may decide differently)."""
+    if len(y) == 0:
+        return 0.0, 0
+    t = thickness(y)
+    if t <= FLAT_TOL:
+        return 0.0, 0
+    return polytope_volume(y) if y.shape[1] else 1.0, int(t <= AMBIGUOUS)
+
+
 def partition_reference(W, c, lo, hi, *, deadline: float | None = None) -> RefPartition:
     """Partition the box [lo, hi] by the hyperplanes W x + c = 0 (see the module docstring).
 
@@ -343,6 +369,7 @@ def partition_reference(W, c, lo, hi, *, deadline: float | None = None) -> RefPa
     facets: list[RefFacet] = []
     index = {lab: i for i, lab in enumerate(labels)}
     min_area = math.inf
+    n_ambiguous = 0
     for i, (_, _, sides) in enumerate(cells):
         v = verts_u[i]
         for k, cl in enumerate(classes):
@@ -353,24 +380,21 @@ def partition_reference(W, c, lo, hi, *, deadline: float | None = None) -> RefPa
             if j is None or j < i:
                 continue
             on = v[np.abs(v @ cls_n[k] + cls_c[k]) <= ON_TOL]
-            area = face_area(on, cls_n[k])
-            if area > 0:
-                min_area = min(min_area, area)
-            if area <= AREA_TOL:
+            area, n_amb = _facet_measure((on - on[0]) @ orthonormal_complement(cls_n[k]) if len(on) else on[:, 1:])
+            n_ambiguous += n_amb
+            if area == 0:
                 continue
+            min_area = min(min_area, area)
             normal = cls_n[k] * (-sides[k])  # from i to j: towards j's side
             facets.append(RefFacet((i, j), area * s ** (d - 1), normal.copy(), cl[0], -1, tuple(cl)))
         for axis, upper in itertools.product(range(d), (0, 1)):
             bound = uhi[axis] if upper else ulo[axis]
             on = v[np.abs(v[:, axis] - bound) <= ON_TOL]
-            if d == 1:
-                area = 1.0 if len(on) else 0.0
-            else:
-                area = polytope_volume(np.delete(on, axis, axis=1))
-            if area > 0:
-                min_area = min(min_area, area)
-            if area <= AREA_TOL:
+            area, n_amb = _facet_measure(np.delete(on, axis, axis=1))
+            n_ambiguous += n_amb
+            if area == 0:
                 continue
+            min_area = min(min_area, area)
             normal = np.zeros(d)
             normal[axis] = 1.0 if upper else -1.0
             facets.append(RefFacet((i, -1), area * s ** (d - 1), normal, -1, 2 * axis + upper, ()))
@@ -390,5 +414,6 @@ def partition_reference(W, c, lo, hi, *, deadline: float | None = None) -> RefPa
         classes=[tuple(cl) for cl in classes],
         min_radius_normalised=float(min(radii_u)),
         min_facet_area_normalised=min_area,
+        n_ambiguous=n_ambiguous,
         n_lps=n_lps,
     )

@@ -12,7 +12,16 @@ import math
 
 import numpy as np
 import pytest
-from conftest import Arrangement, assert_matches_reference, check_all, interior_facet_map
+from conftest import (
+    Arrangement,
+    assert_matches_reference,
+    check_all,
+    check_robust,
+    examples,
+    interior_facet_map,
+    near_degenerate_arrangements,
+)
+from hypothesis import given, settings
 
 UNIT2 = (np.zeros(2), np.ones(2))
 UNIT3 = (np.zeros(3), np.ones(3))
@@ -250,3 +259,38 @@ def test_line_through_box_corner_angles(mg):
         a = np.sort(np.asarray(part.ridges.angles)[np.asarray(part.ridges.cell) == i])
         np.testing.assert_allclose(a, [math.pi / 4, math.pi / 4, math.pi / 2], atol=1e-12)
     check_all(part, arr)
+
+
+# --------------------------------------------------------------------------------------------- near-degenerate
+# Input within a few tolerances of a degeneracy: the cell structure may go either way (or NumericalError may be
+# raised, as DESIGN.md §3 allows), but the volumes must still tile the box and agree with the vertices.
+NEAR_DEGENERATE = [
+    # two lines through the centre at an angle of ~4e-10 rad
+    _arr([[0.99999999945, -1.0], [1.0, -0.99999999987]], [0.0, 0.0], SQ, "2-D lines at a tiny angle"),
+    # two nearly coincident planes whose gap straddles the tolerance across the box
+    _arr([[2.0, -2.0, 1.0], [2.0000000003, -2.0, 1.0]], [0.5, 0.4999999992], CUBE, "3-D nearly coincident planes"),
+    # two planes crossing inside the cube at an angle of ~3e-9 rad
+    _arr([[2.0, 2.0, 1.0], [2.0, 2.0, 1.00000001]], [-0.5, -0.500000006], CUBE, "3-D planes at a tiny angle"),
+    # three planes nearly concurrent at (0.5, -0.25, 0), a fourth nearly meeting one of them on the face z = -1
+    _arr([[0, 0, 1], [-2, -2, -2], [0, -2 + 3e-10, 1], [2 - 6e-10, 2, 0]], [0, -1.5, -0.5 - 3e-10, -0.5], CUBE,
+         "3-D nearly concurrent planes"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("arr", NEAR_DEGENERATE, ids=[a.note for a in NEAR_DEGENERATE])
+def test_near_degenerate_cases(mg, arr):
+    try:
+        part = arr.partition(mg)
+    except mg.NumericalError:
+        return
+    check_robust(part, arr)
+
+
+@settings(max_examples=examples(80))
+@given(arr=near_degenerate_arrangements())
+def test_near_degenerate_property(mg, arr):
+    try:
+        part = arr.partition(mg)
+    except mg.NumericalError:
+        return
+    check_robust(part, arr)

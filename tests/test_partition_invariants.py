@@ -36,47 +36,49 @@ from hypothesis import strategies as st
 ARRANGEMENTS = st.one_of(
     random_arrangements(dims=(1, 2, 3, 4, 5), max_m=(8, 9, 7, 6, 5)),
     lattice_arrangements(dims=(1, 2, 3, 4), max_m=(5, 6, 5, 4)),
+    random_arrangements(dims=(2, 3, 4), max_m=(30, 14, 9), min_m=5),  # a few hundred cells
+    lattice_arrangements(dims=(2, 3), max_m=(12, 8), min_m=5),
 )
 
 
 # --------------------------------------------------------------------------------------------- properties
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(150))
 @given(arr=ARRANGEMENTS)
 def test_cells_labels_volumes(mg, arr):
     check_cells(arr.partition(mg), arr)
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(150))
 @given(arr=ARRANGEMENTS)
 def test_facet_records(mg, arr):
     check_facets(arr.partition(mg), arr)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(100))
 @given(arr=ARRANGEMENTS)
 def test_section_areas(mg, arr):
     check_sections(arr.partition(mg), arr)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(100))
 @given(arr=ARRANGEMENTS)
 def test_closure(mg, arr):
     check_closure(arr.partition(mg), arr)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(100))
 @given(arr=ARRANGEMENTS)
 def test_dihedral_angles(mg, arr):
     check_ridges(arr.partition(mg), arr)
 
 
-@settings(max_examples=examples(30))
+@settings(max_examples=examples(80))
 @given(arr=ARRANGEMENTS)
 def test_points_vertices_centroids(mg, arr):
     check_points(arr.partition(mg), arr)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(100))
 @given(arr=ARRANGEMENTS, seed=st.integers(0, 2**16))
 def test_locate(mg, arr, seed):
     check_locate(arr.partition(mg), arr, seed=seed)
@@ -266,7 +268,7 @@ def _match_permuted(part, part_p, perm):
     return np.array([index_p[lab] for lab in part.labels])
 
 
-@settings(max_examples=examples(25))
+@settings(max_examples=examples(60))
 @given(arr=ARRANGEMENTS, perm_seed=st.integers(0, 2**16))
 def test_permutation_invariance(mg, arr, perm_seed):
     perm = np.random.default_rng(perm_seed).permutation(arr.m)
