@@ -8,30 +8,18 @@
 use std::sync::Arc;
 
 use crate::bits::{pattern_bit, set_pattern_bit};
-use crate::error::{Result, invalid};
+use crate::error::Result;
 use crate::model::{Model, StageStart};
+use crate::network::{Dense, Network};
 use crate::planes::PlaneTable;
 
-/// One affine layer y = W x + b, W row-major `out × in`.
-#[derive(Clone, Debug)]
-pub struct Dense {
-    pub weight: Vec<f64>,
-    pub bias: Vec<f64>,
-    pub n_in: usize,
-    pub n_out: usize,
-}
-
-/// A fully connected ReLU network on the box [lo, hi]: hidden layers (each followed by ReLU) and an
-/// optional linear output layer (which does not split cells).
+/// A ReLU network on the box [lo, hi], refined layer by layer.
 #[derive(Clone, Debug)]
 pub struct ReluNet {
     lo: Vec<f64>,
     hi: Vec<f64>,
     tol: f64,
-    hidden: Vec<Dense>,
-    output: Option<Dense>,
-    /// Index of the first bit (neuron) of each hidden layer; last entry = total neurons.
-    first_bit: Vec<usize>,
+    net: Network,
 }
 
 /// The affine map h_{l−1} = J x + c of the layer feeding the hidden layer `layer` (1-based).
@@ -43,75 +31,31 @@ pub struct LayerInput {
 }
 
 impl ReluNet {
-    /// Validates the layers: `hidden[0]` takes the box dimension, each layer feeds the next.
+    /// Validates the box and the layers (`hidden[0]` takes the box dimension).
     pub fn new(hidden: Vec<Dense>, output: Option<Dense>, lo: &[f64], hi: &[f64]) -> Result<Self> {
-        let dim = lo.len();
         // Box validation is shared with arrangements.
         let probe = crate::arrangement::Arrangement::new(&[], &[], lo, hi)?;
-        if hidden.is_empty() {
-            return invalid("the network has no hidden layer; give at least one (W, b) pair followed by ReLU");
-        }
-        let mut n_in = dim;
-        for (l, layer) in hidden.iter().chain(output.iter()).enumerate() {
-            if layer.n_in != n_in {
-                return invalid(format!(
-                    "layer {l} takes {} inputs but receives {n_in} (the box has dimension {dim}); check the weight shapes",
-                    layer.n_in
-                ));
-            }
-            if layer.n_out == 0 {
-                return invalid(format!("layer {l} has no neurons"));
-            }
-            if layer.weight.len() != layer.n_in * layer.n_out || layer.bias.len() != layer.n_out {
-                return invalid(format!(
-                    "layer {l}: weight must be {} × {} and bias {}",
-                    layer.n_out, layer.n_in, layer.n_out
-                ));
-            }
-            if let Some(i) = layer.weight.iter().chain(&layer.bias).position(|v| !v.is_finite()) {
-                return invalid(format!(
-                    "layer {l} has a non-finite weight or bias (entry {i}); fix the model"
-                ));
-            }
-            n_in = layer.n_out;
-        }
-        let mut first_bit = vec![0];
-        for layer in &hidden {
-            first_bit.push(first_bit.last().expect("non-empty") + layer.n_out);
-        }
         Ok(Self {
             lo: lo.to_vec(),
             hi: hi.to_vec(),
             tol: probe.tol,
-            hidden,
-            output,
-            first_bit,
+            net: Network::new(hidden, output, lo.len())?,
         })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.net
     }
 
     pub fn dim(&self) -> usize {
         self.lo.len()
     }
 
-    /// Hidden layer (0-based) of each bit.
-    pub fn layer_of_bit(&self) -> Vec<usize> {
-        (0..self.hidden.len())
-            .flat_map(|l| std::iter::repeat_n(l, self.hidden[l].n_out))
-            .collect()
-    }
-
-    /// Number of outputs of the network (the output layer, or the last hidden layer).
-    pub fn n_outputs(&self) -> usize {
-        self.output
-            .as_ref()
-            .map_or_else(|| self.hidden.last().expect("validated").n_out, |o| o.n_out)
-    }
-
     /// h_l = D_l (W_l h_{l−1} + b_l) as an affine map of x, from the input map of layer l.
     fn apply(&self, input: &LayerInput, pattern: &[u64]) -> (Vec<f64>, Vec<f64>) {
-        let layer = &self.hidden[input.layer - 1];
-        let first = self.first_bit[input.layer - 1];
-        let (mut jac, mut off) = affine(layer, &input.jacobian, &input.offset, self.dim());
+        let layer = &self.net.hidden[input.layer - 1];
+        let first = self.net.first_bit[input.layer - 1];
+        let (mut jac, mut off) = layer.compose(&input.jacobian, &input.offset, self.dim());
         for k in 0..layer.n_out {
             if !pattern_bit(pattern, first + k) {
                 jac[k * self.dim()..(k + 1) * self.dim()]
@@ -132,9 +76,9 @@ impl ReluNet {
         pattern: &mut [u64],
     ) -> StageStart<LayerInput> {
         let d = self.dim();
-        let layer = &self.hidden[input.layer - 1];
-        let first = self.first_bit[input.layer - 1];
-        let (jac, off) = affine(layer, &input.jacobian, &input.offset, d);
+        let layer = &self.net.hidden[input.layer - 1];
+        let first = self.net.first_bit[input.layer - 1];
+        let (jac, off) = layer.compose(&input.jacobian, &input.offset, d);
         let input_offset_scale: f64 = input.offset.iter().map(|v| v.abs()).sum();
         let mut table = match parent {
             Some(p) => PlaneTable::new(Some(p), (2 * d + first) as u32, d),
@@ -181,26 +125,6 @@ impl ReluNet {
     }
 }
 
-/// W (J x + c) + b as (W J, W c + b).
-fn affine(layer: &Dense, jac: &[f64], off: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut out_jac = vec![0.0; layer.n_out * d];
-    let mut out_off = layer.bias.clone();
-    for k in 0..layer.n_out {
-        let row = &layer.weight[k * layer.n_in..(k + 1) * layer.n_in];
-        let target = &mut out_jac[k * d..(k + 1) * d];
-        for (i, &w) in row.iter().enumerate() {
-            if w != 0.0 {
-                target
-                    .iter_mut()
-                    .zip(&jac[i * d..(i + 1) * d])
-                    .for_each(|(t, j)| *t += w * j);
-                out_off[k] += w * off[i];
-            }
-        }
-    }
-    (out_jac, out_off)
-}
-
 impl Model for ReluNet {
     type Stage = LayerInput;
 
@@ -213,7 +137,7 @@ impl Model for ReluNet {
     }
 
     fn n_bits(&self) -> usize {
-        *self.first_bit.last().expect("non-empty")
+        self.net.n_bits()
     }
 
     fn tol(&self) -> f64 {
@@ -238,7 +162,7 @@ impl Model for ReluNet {
         table: &Arc<PlaneTable>,
         pattern: &mut [u64],
     ) -> Option<StageStart<LayerInput>> {
-        if stage.layer == self.hidden.len() {
+        if stage.layer == self.net.hidden.len() {
             return None;
         }
         let (jacobian, offset) = self.apply(stage, pattern);
@@ -254,9 +178,9 @@ impl Model for ReluNet {
     /// then the offset (`n_outputs`).
     fn payload(&self, stage: &LayerInput, pattern: &[u64], out: &mut Vec<f64>) {
         let (jac, off) = self.apply(stage, pattern);
-        match &self.output {
+        match &self.net.output {
             Some(layer) => {
-                let (j, c) = affine(layer, &jac, &off, self.dim());
+                let (j, c) = layer.compose(&jac, &off, self.dim());
                 out.extend(j);
                 out.extend(c);
             }
@@ -268,7 +192,7 @@ impl Model for ReluNet {
     }
 
     fn payload_len(&self) -> usize {
-        self.n_outputs() * (self.dim() + 1)
+        self.net.n_outputs() * (self.dim() + 1)
     }
 
     fn carriers(&self) -> Vec<Vec<usize>> {

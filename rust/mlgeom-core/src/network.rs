@@ -1,0 +1,109 @@
+//! Fully connected ReLU networks: validated layers, forward passes and affine algebra.
+
+use crate::error::{Result, invalid};
+
+/// One affine layer y = W x + b, W row-major `out × in`.
+#[derive(Clone, Debug)]
+pub struct Dense {
+    pub weight: Vec<f64>,
+    pub bias: Vec<f64>,
+    pub n_in: usize,
+    pub n_out: usize,
+}
+
+impl Dense {
+    #[inline]
+    pub fn row(&self, k: usize) -> &[f64] {
+        &self.weight[k * self.n_in..(k + 1) * self.n_in]
+    }
+
+    /// W (J x + c) + b as (W J, W c + b), with J row-major `n_in × d`.
+    pub fn compose(&self, jac: &[f64], off: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut out_jac = vec![0.0; self.n_out * d];
+        let mut out_off = self.bias.clone();
+        for k in 0..self.n_out {
+            let target = &mut out_jac[k * d..(k + 1) * d];
+            for (i, &w) in self.row(k).iter().enumerate() {
+                if w != 0.0 {
+                    target
+                        .iter_mut()
+                        .zip(&jac[i * d..(i + 1) * d])
+                        .for_each(|(t, j)| *t += w * j);
+                    out_off[k] += w * off[i];
+                }
+            }
+        }
+        (out_jac, out_off)
+    }
+}
+
+/// Hidden layers (each followed by ReLU) and an optional linear output layer.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub hidden: Vec<Dense>,
+    pub output: Option<Dense>,
+    /// Index of the first bit (neuron) of each hidden layer; the last entry is the number of neurons.
+    pub first_bit: Vec<usize>,
+    pub dim: usize,
+}
+
+impl Network {
+    /// Validates the shapes: `hidden[0]` takes `dim` inputs and each layer feeds the next.
+    pub fn new(hidden: Vec<Dense>, output: Option<Dense>, dim: usize) -> Result<Self> {
+        if hidden.is_empty() {
+            return invalid("the network has no hidden layer; give at least one (W, b) pair followed by ReLU");
+        }
+        let mut n_in = dim;
+        for (l, layer) in hidden.iter().chain(output.iter()).enumerate() {
+            if layer.n_in != n_in {
+                return invalid(format!(
+                    "layer {l} takes {} inputs but receives {n_in} (the input has dimension {dim}); check the weight shapes",
+                    layer.n_in
+                ));
+            }
+            if layer.n_out == 0 {
+                return invalid(format!("layer {l} has no neurons"));
+            }
+            if layer.weight.len() != layer.n_in * layer.n_out || layer.bias.len() != layer.n_out {
+                return invalid(format!(
+                    "layer {l}: weight must be {} × {} and bias {}",
+                    layer.n_out, layer.n_in, layer.n_out
+                ));
+            }
+            if let Some(i) = layer.weight.iter().chain(&layer.bias).position(|v| !v.is_finite()) {
+                return invalid(format!(
+                    "layer {l} has a non-finite weight or bias (entry {i}); fix the model"
+                ));
+            }
+            n_in = layer.n_out;
+        }
+        let mut first_bit = vec![0];
+        for layer in &hidden {
+            first_bit.push(first_bit.last().expect("non-empty") + layer.n_out);
+        }
+        Ok(Self {
+            hidden,
+            output,
+            first_bit,
+            dim,
+        })
+    }
+
+    pub fn n_bits(&self) -> usize {
+        *self.first_bit.last().expect("non-empty")
+    }
+
+    /// Number of outputs (the output layer, or the last hidden layer).
+    pub fn n_outputs(&self) -> usize {
+        self.output
+            .as_ref()
+            .map_or_else(|| self.hidden.last().expect("validated").n_out, |o| o.n_out)
+    }
+
+    /// Hidden layer (0-based) of each bit.
+    pub fn layer_of_bit(&self) -> Vec<usize> {
+        (0..self.hidden.len())
+            .flat_map(|l| std::iter::repeat_n(l, self.hidden[l].n_out))
+            .collect()
+    }
+}
