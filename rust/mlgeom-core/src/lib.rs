@@ -6,6 +6,7 @@
 
 pub mod arrangement;
 pub mod bits;
+pub mod boxes;
 pub mod error;
 pub mod measure;
 pub mod model;
@@ -17,6 +18,7 @@ pub mod refine;
 pub mod relu;
 
 pub use arrangement::{Arrangement, TOLERANCE_REL};
+pub use boxes::{AxisTree, Forest, ForestOptions};
 pub use error::{GeomError, Result};
 pub use model::Model;
 pub use network::{Dense, Network};
