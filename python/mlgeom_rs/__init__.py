@@ -9,15 +9,17 @@ structure are studied in Gajer & Ravel, "The Geometry of Machine Learning Models
 Box(0, 1, dim=2))``.
 
 Public API: :class:`Box`, :func:`partition_hyperplanes`, :class:`Partition`,
-:class:`FacetTable`, :class:`RidgeTable`, and the exceptions :class:`MlgeomError`,
-:class:`InvalidInputError`, :class:`TooManyCellsError`, :class:`NumericalError`.
+:class:`FacetTable`, :class:`RidgeTable`, :func:`partition_relu` (:class:`ReluPartition`),
+:func:`partition` for trained models (numpy, torch, scikit-learn; :class:`ModelPartition`), and
+the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooManyCellsError`,
+:class:`NumericalError`, :class:`UnsupportedModelError`.
 """
 
 from __future__ import annotations
 
 # The exceptions come first: the native module looks them up in mlgeom_rs.exceptions.
 from . import exceptions
-from .exceptions import InvalidInputError, MlgeomError, NumericalError, TooManyCellsError
+from .exceptions import InvalidInputError, MlgeomError, NumericalError, TooManyCellsError, UnsupportedModelError
 
 try:
     from . import _core
@@ -28,25 +30,40 @@ except ImportError as _exc:  # pragma: no cover - only in a source tree without 
     ) from _exc
 
 from .box import Box
+from .datacells import DataCells, data_cells
+
+# `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
+# `from mlgeom_rs.partition import ...` still finds the module.
+from .models import LinearModelPartition, ModelPartition, ReluModelPartition, partition
 from .partition import Partition, partition_hyperplanes
 from .relu import AffineMaps, ReluPartition, partition_relu
 from .tables import FacetTable, RidgeTable
+from .trees import TreePartition, partition_tree
 
 __version__: str = _core.__version__
 
 __all__ = [
     "AffineMaps",
     "Box",
+    "DataCells",
     "FacetTable",
     "InvalidInputError",
+    "LinearModelPartition",
     "MlgeomError",
+    "ModelPartition",
     "NumericalError",
     "Partition",
+    "ReluModelPartition",
     "ReluPartition",
     "RidgeTable",
     "TooManyCellsError",
+    "TreePartition",
+    "UnsupportedModelError",
     "__version__",
+    "data_cells",
     "exceptions",
+    "partition",
     "partition_hyperplanes",
     "partition_relu",
+    "partition_tree",
 ]

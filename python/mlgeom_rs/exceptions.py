@@ -7,7 +7,8 @@ Every error the package raises on purpose derives from :class:`MlgeomError`, so
     MlgeomError (Exception)
     ├── InvalidInputError (also ValueError)  shapes, dtypes, NaN/inf, empty boxes, bad options
     ├── TooManyCellsError                    the partition would exceed ``max_cells``
-    └── NumericalError                       floating-point trouble the tolerance could not absorb
+    ├── NumericalError                       floating-point trouble the tolerance could not absorb
+    └── UnsupportedModelError (also TypeError)  a model, layer or activation :func:`mlgeom_rs.partition` cannot read
 
 The native module ``mlgeom_rs._core`` imports this module and raises these classes by
 name, so the names are part of the binding contract. This module must not import
@@ -16,7 +17,7 @@ name, so the names are part of the binding contract. This module must not import
 
 from __future__ import annotations
 
-__all__ = ["InvalidInputError", "MlgeomError", "NumericalError", "TooManyCellsError"]
+__all__ = ["InvalidInputError", "MlgeomError", "NumericalError", "TooManyCellsError", "UnsupportedModelError"]
 
 
 class MlgeomError(Exception):
@@ -46,3 +47,13 @@ class TooManyCellsError(MlgeomError):
 class NumericalError(MlgeomError):
     """Floating-point trouble that the documented tolerance could not absorb
     (for example, a cell whose computed volume is not positive)."""
+
+
+class UnsupportedModelError(MlgeomError, TypeError):
+    """:func:`mlgeom_rs.partition` cannot read this model: an unknown model type, a layer other
+    than ``Linear``/``ReLU`` (and the no-ops ``Flatten``, ``Identity``, eval-mode ``Dropout``), or
+    an activation other than ReLU.
+
+    The message names what is supported. Also a :class:`TypeError`, so ``except TypeError``
+    catches it (the model is of a type the function does not accept).
+    """
