@@ -30,7 +30,6 @@ except ImportError as _exc:  # pragma: no cover - only in a source tree without 
     ) from _exc
 
 from .box import Box
-from .datacells import DataCells, data_cells
 
 # `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
 # `from mlgeom_rs.partition import ...` still finds the module.
@@ -38,14 +37,12 @@ from .models import LinearModelPartition, ModelPartition, ReluModelPartition, pa
 from .partition import Partition, partition_hyperplanes
 from .relu import AffineMaps, ReluPartition, partition_relu
 from .tables import FacetTable, RidgeTable
-from .trees import TreePartition, partition_tree
 
 __version__: str = _core.__version__
 
 __all__ = [
     "AffineMaps",
     "Box",
-    "DataCells",
     "FacetTable",
     "InvalidInputError",
     "LinearModelPartition",
@@ -57,13 +54,10 @@ __all__ = [
     "ReluPartition",
     "RidgeTable",
     "TooManyCellsError",
-    "TreePartition",
     "UnsupportedModelError",
     "__version__",
-    "data_cells",
     "exceptions",
     "partition",
     "partition_hyperplanes",
     "partition_relu",
-    "partition_tree",
 ]
