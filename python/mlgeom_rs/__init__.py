@@ -30,6 +30,7 @@ except ImportError as _exc:  # pragma: no cover - only in a source tree without 
     ) from _exc
 
 from .box import Box
+from .datacells import DataCells, data_cells
 
 # `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
 # `from mlgeom_rs.partition import ...` still finds the module.
@@ -43,6 +44,7 @@ __version__: str = _core.__version__
 __all__ = [
     "AffineMaps",
     "Box",
+    "DataCells",
     "FacetTable",
     "InvalidInputError",
     "LinearModelPartition",
@@ -56,6 +58,7 @@ __all__ = [
     "TooManyCellsError",
     "UnsupportedModelError",
     "__version__",
+    "data_cells",
     "exceptions",
     "partition",
     "partition_hyperplanes",

@@ -9,7 +9,15 @@ from typing import final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["NativePartition", "TOLERANCE_REL", "__version__", "partition_hyperplanes", "partition_relu"]
+__all__ = [
+    "NativeDataCells",
+    "NativePartition",
+    "TOLERANCE_REL",
+    "__version__",
+    "data_cells",
+    "partition_hyperplanes",
+    "partition_relu",
+]
 
 __version__: str
 TOLERANCE_REL: float
@@ -81,3 +89,33 @@ class NativePartition:
     def ridge_angles(self) -> npt.NDArray[np.float64]: ...
     def ridge_volumes(self) -> npt.NDArray[np.float64]: ...
     def locate(self, points: npt.NDArray[np.float64], /) -> npt.NDArray[np.int64]: ...
+
+def data_cells(
+    weights: list[npt.NDArray[np.float64]],
+    biases: list[npt.NDArray[np.float64]],
+    points: npt.NDArray[np.float64],
+    /,
+    *,
+    output_layer: bool = True,
+) -> NativeDataCells:
+    """Group points by the activation pattern of a ReLU network."""
+
+@final
+class NativeDataCells:
+    """Data-containing cells of a ReLU network (Rust-owned)."""
+
+    @property
+    def n_cells(self) -> int: ...
+    @property
+    def n_bits(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    def packed_patterns(self) -> npt.NDArray[np.uint8]: ...
+    def counts(self) -> npt.NDArray[np.int64]: ...
+    def point_cell(self) -> npt.NDArray[np.int64]: ...
+    def representative(self) -> npt.NDArray[np.int64]: ...
+    def pullback(self, i: int, /) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    def output_maps(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    def adjacency(
+        self, lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64], /, *, tol: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...

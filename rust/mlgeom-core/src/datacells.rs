@@ -226,10 +226,71 @@ impl Network {
         (m, offset)
     }
 
-    /// Largest slack t of a point x in [lo, hi] on the facet {neuron `bit` = 0} of the cell with
-    /// `pattern`: every other neuron keeps its sign with margin t (distances, unit normals). The
-    /// facet is (d−1)-dimensional inside the box iff t > `tol`. `None` if no such point exists.
-    pub fn facet_slack(&self, pattern: &[u64], bit: usize, lo: &[f64], hi: &[f64]) -> Result<Option<f64>> {
+    /// A point on the facet {neuron `bit` = 0} of the cell with `pattern`, found by walking from `p`
+    /// (inside the cell) towards `q`: inside the cell every pre-activation is affine along the segment
+    /// (one forward-mode pass gives its slope), so the exit point is exact. It certifies a
+    /// (d−1)-dimensional facet when neuron `bit` is the only one vanishing there (the others keep a
+    /// strict sign) and the point lies inside [lo, hi]. `None` if the walk certifies nothing.
+    pub fn facet_point_on_segment(
+        &self,
+        pattern: &[u64],
+        bit: usize,
+        p: &[f64],
+        q: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+    ) -> Option<Vec<f64>> {
+        // Values z and slopes dz of every pre-activation along x(t) = p + t (q − p), with the cell's pattern.
+        let mut h = p.to_vec();
+        let mut dh: Vec<f64> = q.iter().zip(p).map(|(a, b)| a - b).collect();
+        let mut z_all = Vec::with_capacity(self.n_bits());
+        let mut dz_all = Vec::with_capacity(self.n_bits());
+        let mut scale_all = Vec::with_capacity(self.n_bits());
+        for (l, layer) in self.hidden.iter().enumerate() {
+            let mut next_h = vec![0.0; layer.n_out];
+            let mut next_dh = vec![0.0; layer.n_out];
+            for k in 0..layer.n_out {
+                let row = layer.row(k);
+                let z = dot(row, &h) + layer.bias[k];
+                let dz = dot(row, &dh);
+                let scale: f64 = row.iter().zip(&h).map(|(w, x)| (w * x).abs()).sum::<f64>() + layer.bias[k].abs();
+                z_all.push(z);
+                dz_all.push(dz);
+                scale_all.push(scale);
+                if pattern_bit(pattern, self.first_bit[l] + k) {
+                    next_h[k] = z;
+                    next_dh[k] = dz;
+                }
+            }
+            h = next_h;
+            dh = next_dh;
+        }
+        // The first t in (0, 1] where some pre-activation reaches 0: it must be neuron `bit`, alone.
+        let t_exit = |k: usize| (dz_all[k] != 0.0).then(|| -z_all[k] / dz_all[k]).filter(|t| *t > 0.0);
+        let t_star = t_exit(bit).filter(|&t| t <= 1.0)?;
+        for k in 0..self.n_bits() {
+            if k == bit {
+                continue;
+            }
+            let at_star = z_all[k] + t_star * dz_all[k];
+            let on_side = if pattern_bit(pattern, k) {
+                at_star > 0.0
+            } else {
+                at_star < 0.0
+            };
+            if !on_side || at_star.abs() <= 1e-9 * (scale_all[k] + dz_all[k].abs()) {
+                return None;
+            }
+        }
+        let x: Vec<f64> = p.iter().zip(q).map(|(a, b)| a + t_star * (b - a)).collect();
+        let inside = x.iter().enumerate().all(|(k, v)| *v > lo[k] && *v < hi[k]);
+        inside.then_some(x)
+    }
+
+    /// The point of the facet {neuron `bit` = 0} of the cell with `pattern` inside [lo, hi] with the
+    /// largest slack t (every other neuron keeps its sign with margin t, as a distance): solves the
+    /// LP max t. Returns (t, point), or `None` if the facet's plane misses the cell in the box.
+    pub fn facet_lp(&self, pattern: &[u64], bit: usize, lo: &[f64], hi: &[f64]) -> Result<Option<(f64, Vec<f64>)>> {
         use microlp::{ComparisonOp, OptimizationDirection, Problem};
         let d = self.dim;
         let pb = self.pullback(pattern);
@@ -261,7 +322,10 @@ impl Network {
         }
         match lp.solve() {
             Ok(outcome) => match outcome.into_solution() {
-                Ok(solution) => Ok(Some(solution.objective())),
+                Ok(solution) => Ok(Some((
+                    solution.objective(),
+                    x.iter().map(|&v| solution.var_value(v)).collect(),
+                ))),
                 Err(_) => Err(GeomError::Numerical("the facet LP stopped before it was solved".into())),
             },
             Err(microlp::Error::Infeasible) => Ok(None),
@@ -270,17 +334,31 @@ impl Network {
     }
 }
 
-/// Pairs of data cells that share a (d−1)-dimensional facet inside [lo, hi]: (i, j, bit, slack) with
-/// i < j and the patterns differing exactly in `bit`. Candidates come from a hash of the patterns
-/// with one bit flipped (no all-pairs scan); each is confirmed by [`Network::facet_slack`] > `tol`.
+/// Two data cells sharing a (d−1)-dimensional facet, with a point of it as the certificate.
+#[derive(Clone, Debug)]
+pub struct Adjacency {
+    /// The cells, first < second; their patterns differ exactly in `bit`.
+    pub cells: (usize, usize),
+    pub bit: usize,
+    /// A point in the relative interior of the shared facet, inside the box.
+    pub witness: Vec<f64>,
+    /// Whether the LP was needed (the straight walk between the cells' first points certified nothing).
+    pub by_lp: bool,
+}
+
+/// Pairs of data cells that share a (d−1)-dimensional facet inside [lo, hi]. Candidates come from
+/// a hash of the patterns with one bit flipped (no all-pairs scan). Each is certified by walking
+/// from one cell's first point to the other's ([`Network::facet_point_on_segment`], cheap and
+/// exact), else by the LP of [`Network::facet_lp`] (slack > `tol`).
 pub fn adjacency(
     net: &Network,
     cells: &DataCells,
+    points: &[f64],
     lo: &[f64],
     hi: &[f64],
     tol: f64,
-) -> Result<Vec<(usize, usize, usize, f64)>> {
-    let w = cells.pattern_words;
+) -> Result<Vec<Adjacency>> {
+    let (w, d) = (cells.pattern_words, net.dim);
     let index: HashMap<&[u64], usize> = (0..cells.n_cells()).map(|i| (cells.pattern(i), i)).collect();
     let candidates: Vec<(usize, usize, usize)> = (0..cells.n_cells())
         .into_par_iter()
@@ -290,27 +368,42 @@ pub fn adjacency(
             for bit in 0..cells.n_bits {
                 let old = pattern_bit(&flipped, bit);
                 set_pattern_bit(&mut flipped, bit, !old);
-                if let Some(&j) = index.get(&flipped[..w]) {
-                    if j > i {
-                        found.push((i, j, bit));
-                    }
+                if let Some(&j) = index.get(&flipped[..w])
+                    && j > i
+                {
+                    found.push((i, j, bit));
                 }
                 set_pattern_bit(&mut flipped, bit, old);
             }
             found
         })
         .collect();
-    let checked: Vec<Option<(usize, usize, usize, f64)>> = candidates
+    let point = |i: usize| &points[cells.representative[i] * d..(cells.representative[i] + 1) * d];
+    let checked: Vec<Option<Adjacency>> = candidates
         .par_iter()
         .map(|&(i, j, bit)| {
+            let pattern = cells.pattern(i);
+            if let Some(witness) = net.facet_point_on_segment(pattern, bit, point(i), point(j), lo, hi) {
+                return Ok(Some(Adjacency {
+                    cells: (i, j),
+                    bit,
+                    witness,
+                    by_lp: false,
+                }));
+            }
             Ok(net
-                .facet_slack(cells.pattern(i), bit, lo, hi)?
-                .filter(|&s| s > tol)
-                .map(|s| (i, j, bit, s)))
+                .facet_lp(pattern, bit, lo, hi)?
+                .filter(|(slack, _)| *slack > tol)
+                .map(|(_, witness)| Adjacency {
+                    cells: (i, j),
+                    bit,
+                    witness,
+                    by_lp: true,
+                }))
         })
         .collect::<Result<_>>()?;
-    let mut edges: Vec<_> = checked.into_iter().flatten().collect();
-    edges.sort_by_key(|e| (e.0, e.1));
+    let mut edges: Vec<Adjacency> = checked.into_iter().flatten().collect();
+    edges.sort_by_key(|e| e.cells);
     Ok(edges)
 }
 
@@ -343,8 +436,8 @@ mod tests {
         let dc = net.data_cells(&pts).unwrap();
         assert_eq!(dc.counts, vec![1, 1, 1, 2]);
         assert_eq!(dc.point_cell, vec![0, 1, 2, 3, 3]);
-        let edges = adjacency(&net, &dc, &[0.0, 0.0], &[1.0, 1.0], 1e-9).unwrap();
-        let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (e.0, e.1)).collect();
+        let edges = adjacency(&net, &dc, &pts, &[0.0, 0.0], &[1.0, 1.0], 1e-9).unwrap();
+        let pairs: Vec<(usize, usize)> = edges.iter().map(|e| e.cells).collect();
         assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 3), (2, 3)]);
         let (jac, off) = net.output_map(dc.pattern(3));
         assert_eq!(jac, vec![1.0, 1.0]);
@@ -357,13 +450,25 @@ mod tests {
     #[test]
     fn a_facet_outside_the_box_is_not_an_adjacency() {
         let net = two_lines();
-        let dc = net.data_cells(&[0.1, 0.1, 0.9, 0.1]).unwrap();
-        assert_eq!(adjacency(&net, &dc, &[0.0, 0.0], &[1.0, 1.0], 1e-9).unwrap().len(), 1);
+        let pts = [0.1, 0.1, 0.9, 0.1];
+        let dc = net.data_cells(&pts).unwrap();
+        let edges = adjacency(&net, &dc, &pts, &[0.0, 0.0], &[1.0, 1.0], 1e-9).unwrap();
+        assert_eq!(edges.len(), 1);
+        assert!(!edges[0].by_lp);
+        assert!((edges[0].witness[0] - 0.3).abs() < 1e-15);
         // In the box [0, 0.25]², the line x = 0.3 is outside: no shared facet.
         assert!(
-            adjacency(&net, &dc, &[0.0, 0.0], &[0.25, 0.25], 1e-9)
+            adjacency(&net, &dc, &pts, &[0.0, 0.0], &[0.25, 0.25], 1e-9)
                 .unwrap()
                 .is_empty()
         );
+        // The LP alone finds the facet x = 0.3 of cell "00" with its largest slack: 0.6, the distance
+        // from (0.3, 0) to the line y = 0.6 (the box enters only as bounds).
+        let (slack, x) = net
+            .facet_lp(dc.pattern(0), 0, &[0.0, 0.0], &[1.0, 1.0])
+            .unwrap()
+            .unwrap();
+        assert!((slack - 0.6).abs() < 1e-9, "slack {slack}");
+        assert!((x[0] - 0.3).abs() < 1e-9);
     }
 }

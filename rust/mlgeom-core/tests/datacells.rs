@@ -49,11 +49,21 @@ fn data_cells_match_the_exact_partition() {
             exact_of.push(cell);
         }
         // Adjacency among data cells = exact adjacency restricted to them.
-        let edges = adjacency(&net, &dc, &lo, &hi, 1e-9).unwrap();
+        let edges = adjacency(&net, &dc, &points, &lo, &hi, 1e-9).unwrap();
         let found: HashSet<(i64, i64)> = edges
             .iter()
-            .map(|e| (exact_of[e.0].min(exact_of[e.1]), exact_of[e.0].max(exact_of[e.1])))
+            .map(|e| {
+                (
+                    exact_of[e.cells.0].min(exact_of[e.cells.1]),
+                    exact_of[e.cells.0].max(exact_of[e.cells.1]),
+                )
+            })
             .collect();
+        // Each witness lies on the shared facet: the exact partition locates it in one of the two cells.
+        for e in &edges {
+            let c = exact.locate(&e.witness);
+            assert!(c == exact_of[e.cells.0] || c == exact_of[e.cells.1]);
+        }
         let present: HashSet<i64> = exact_of.iter().copied().collect();
         let expected: HashSet<(i64, i64)> = exact
             .facet_cells

@@ -1,0 +1,196 @@
+//! `data_cells` and the `NativeDataCells` handle: activation patterns of a data set, pullbacks,
+//! output maps and LP-certified adjacency, all computed with the GIL released.
+
+use std::sync::Arc;
+
+use mlgeom_core::datacells::{DataCells, adjacency};
+use mlgeom_core::{Dense, Network};
+use numpy::{PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use crate::errors::{catch_panic, raise};
+
+type Vector<'py, T> = Bound<'py, PyArray1<T>>;
+type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
+type Tensor<'py, T> = Bound<'py, PyArray3<T>>;
+/// (pairs, bits, witnesses, by_lp) of the adjacent data cells.
+type Edges<'py> = (Matrix<'py, i64>, Vector<'py, i64>, Matrix<'py, f64>, Vector<'py, bool>);
+
+/// Converts torch-layout layers (`weights[l]` is `(out, in)`) into a validated network.
+pub fn network(
+    weights: &[PyReadonlyArray2<'_, f64>],
+    biases: &[PyReadonlyArray1<'_, f64>],
+    dim: usize,
+    output_layer: bool,
+) -> PyResult<Network> {
+    if weights.len() != biases.len() {
+        return Err(raise(
+            "InvalidInputError",
+            format!(
+                "{} weight matrices but {} bias vectors; give one of each per layer",
+                weights.len(),
+                biases.len()
+            ),
+        ));
+    }
+    let mut layers: Vec<Dense> = weights
+        .iter()
+        .zip(biases)
+        .map(|(w, b)| {
+            let w = w.as_array();
+            Dense {
+                weight: w.iter().copied().collect(),
+                bias: b.as_array().to_vec(),
+                n_in: w.ncols(),
+                n_out: w.nrows(),
+            }
+        })
+        .collect();
+    let output = if output_layer { layers.pop() } else { None };
+    Network::new(layers, output, dim).map_err(|e| crate::errors::PyGeomError(e).into())
+}
+
+/// Group the rows of `points` by the network's activation pattern (see `mlgeom_rs.data_cells`).
+#[pyfunction]
+#[pyo3(signature = (weights, biases, points, /, *, output_layer = true))]
+pub fn data_cells(
+    py: Python<'_>,
+    weights: Vec<PyReadonlyArray2<'_, f64>>,
+    biases: Vec<PyReadonlyArray1<'_, f64>>,
+    points: PyReadonlyArray2<'_, f64>,
+    output_layer: bool,
+) -> PyResult<NativeDataCells> {
+    let dim = points.as_array().ncols();
+    let net = network(&weights, &biases, dim, output_layer)?;
+    let flat: Vec<f64> = points.as_array().iter().copied().collect();
+    let cells = py.detach(|| catch_panic(|| net.data_cells(&flat)))?;
+    Ok(NativeDataCells {
+        net: Arc::new(net),
+        cells: Arc::new(cells),
+        points: Arc::new(flat),
+    })
+}
+
+/// The data cells of a network; methods return fresh numpy arrays.
+#[pyclass(frozen, module = "mlgeom_rs._core", name = "NativeDataCells")]
+pub struct NativeDataCells {
+    net: Arc<Network>,
+    cells: Arc<DataCells>,
+    points: Arc<Vec<f64>>,
+}
+
+fn check_cell(cells: &DataCells, i: usize) -> PyResult<()> {
+    if i >= cells.n_cells() {
+        return Err(raise(
+            "InvalidInputError",
+            format!("cell {i} out of range ({} cells)", cells.n_cells()),
+        ));
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl NativeDataCells {
+    #[getter]
+    fn n_cells(&self) -> usize {
+        self.cells.n_cells()
+    }
+
+    #[getter]
+    fn n_bits(&self) -> usize {
+        self.cells.n_bits
+    }
+
+    #[getter]
+    fn n_outputs(&self) -> usize {
+        self.net.n_outputs()
+    }
+
+    /// Patterns packed as by `np.packbits(patterns, axis=1)`, `(n_cells, ceil(n_bits/8))`.
+    fn packed_patterns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let c = &self.cells;
+        let bytes = c.n_bits.div_ceil(8);
+        let mut out = Vec::with_capacity(c.n_cells() * bytes);
+        for i in 0..c.n_cells() {
+            let words = c.pattern(i);
+            out.extend((0..bytes).map(|b| (words[b / 8] >> (56 - 8 * (b % 8))) as u8));
+        }
+        PyArray1::from_vec(py, out).reshape([c.n_cells(), bytes])
+    }
+
+    fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, self.cells.counts.iter().map(|&v| v as i64).collect())
+    }
+
+    fn point_cell<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, self.cells.point_cell.iter().map(|&v| v as i64).collect())
+    }
+
+    fn representative<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, self.cells.representative.iter().map(|&v| v as i64).collect())
+    }
+
+    /// Pre-activation gradients `(n_bits, d)` and values at 0 `(n_bits,)` of every neuron on cell `i`.
+    #[pyo3(signature = (i, /))]
+    fn pullback<'py>(&self, py: Python<'py>, i: usize) -> PyResult<(Matrix<'py, f64>, Vector<'py, f64>)> {
+        check_cell(&self.cells, i)?;
+        let (net, cells) = (Arc::clone(&self.net), Arc::clone(&self.cells));
+        let pb = py.detach(move || catch_panic(|| Ok(net.pullback(cells.pattern(i)))))?;
+        let d = self.net.dim;
+        Ok((
+            PyArray1::from_vec(py, pb.normals).reshape([self.cells.n_bits, d])?,
+            PyArray1::from_vec(py, pb.offsets),
+        ))
+    }
+
+    /// The network output on every cell as an affine map: Jacobians `(n_cells, n_outputs, d)`, offsets.
+    fn output_maps<'py>(&self, py: Python<'py>) -> PyResult<(Tensor<'py, f64>, Matrix<'py, f64>)> {
+        let (net, cells) = (Arc::clone(&self.net), Arc::clone(&self.cells));
+        let maps = py.detach(move || {
+            catch_panic(|| {
+                Ok((0..cells.n_cells())
+                    .into_par_iter()
+                    .map(|i| net.output_map(cells.pattern(i)))
+                    .collect::<Vec<_>>())
+            })
+        })?;
+        let (n, o, d) = (self.cells.n_cells(), self.net.n_outputs(), self.net.dim);
+        let jac: Vec<f64> = maps.iter().flat_map(|m| m.0.iter().copied()).collect();
+        let off: Vec<f64> = maps.iter().flat_map(|m| m.1.iter().copied()).collect();
+        Ok((
+            PyArray1::from_vec(py, jac).reshape([n, o, d])?,
+            PyArray1::from_vec(py, off).reshape([n, o])?,
+        ))
+    }
+
+    /// Adjacent data cells inside [lo, hi]: pairs `(E, 2)` (first < second), the flipped bit `(E,)`, a
+    /// witness point on each shared facet `(E, d)`, and whether the LP was needed `(E,)`.
+    #[pyo3(signature = (lo, hi, /, *, tol))]
+    fn adjacency<'py>(
+        &self,
+        py: Python<'py>,
+        lo: PyReadonlyArray1<'py, f64>,
+        hi: PyReadonlyArray1<'py, f64>,
+        tol: f64,
+    ) -> PyResult<Edges<'py>> {
+        let (lo, hi) = (lo.as_array().to_vec(), hi.as_array().to_vec());
+        let d = self.net.dim;
+        if lo.len() != d || hi.len() != d {
+            return Err(raise("InvalidInputError", format!("the box must have dimension {d}")));
+        }
+        let (net, cells, points) = (Arc::clone(&self.net), Arc::clone(&self.cells), Arc::clone(&self.points));
+        let edges = py.detach(move || catch_panic(|| adjacency(&net, &cells, &points, &lo, &hi, tol)))?;
+        let pairs: Vec<i64> = edges
+            .iter()
+            .flat_map(|e| [e.cells.0 as i64, e.cells.1 as i64])
+            .collect();
+        let witnesses: Vec<f64> = edges.iter().flat_map(|e| e.witness.iter().copied()).collect();
+        Ok((
+            PyArray1::from_vec(py, pairs).reshape([edges.len(), 2])?,
+            PyArray1::from_vec(py, edges.iter().map(|e| e.bit as i64).collect()),
+            PyArray1::from_vec(py, witnesses).reshape([edges.len(), d])?,
+            PyArray1::from_vec(py, edges.iter().map(|e| e.by_lp).collect()),
+        ))
+    }
+}
