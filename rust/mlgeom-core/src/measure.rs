@@ -46,6 +46,9 @@ pub struct RidgePiece {
 /// Everything measured on one cell.
 #[derive(Clone, Debug)]
 pub struct CellGeometry {
+    /// |Σ_F area_F · n_F| / Σ_F area_F over the facets (outward normals): 0 for a closed polytope, so
+    /// a larger value reveals facets that the tolerance decided inconsistently.
+    pub closure_residual: f64,
     pub volume: f64,
     pub centroid: Vector,
     pub facets: Vec<FacetPiece>,
@@ -165,11 +168,21 @@ impl CellContext<'_> {
             return (1.0, self.poly.vertex(v).iter().copied().collect());
         }
         if k == 1 && ridges.is_none() {
-            let mut ends = face.iter();
-            let first = ends.next().expect("an edge has two vertices");
-            let last = ends.last().expect("an edge has two vertices");
-            let (a, b) = (self.poly.vertex(first), self.poly.vertex(last));
-            let len = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+            // An edge: its two farthest vertices (near-degenerate input can leave a third one on it).
+            let ends: SmallVec<[usize; 4]> = face.iter().collect();
+            let dist = |i: usize, j: usize| {
+                let (a, b) = (self.poly.vertex(i), self.poly.vertex(j));
+                a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt()
+            };
+            let (mut len, mut pair) = (0.0, (ends[0], ends[ends.len() - 1]));
+            for (n, &i) in ends.iter().enumerate() {
+                for &j in &ends[n + 1..] {
+                    if dist(i, j) > len {
+                        (len, pair) = (dist(i, j), (i, j));
+                    }
+                }
+            }
+            let (a, b) = (self.poly.vertex(pair.0), self.poly.vertex(pair.1));
             return (len, a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect());
         }
         // Faces of dimension ≥ 2 are shared by several parent faces: measure each once.
@@ -278,12 +291,19 @@ pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> 
             });
         }
     }
+    let mut flux: Vector = smallvec::smallvec![0.0; d];
+    for f in &facets {
+        flux.iter_mut().zip(&f.normal).for_each(|(s, n)| *s += f.area * n);
+    }
+    let total_area: f64 = facets.iter().map(|f| f.area).sum();
+    let closure_residual = flux.iter().map(|v| v * v).sum::<f64>().sqrt() / total_area.max(f64::MIN_POSITIVE);
     let centroid: Vector = if volume > 0.0 {
         moment.iter().map(|m| m / volume).collect()
     } else {
         r.into_iter().collect()
     };
     CellGeometry {
+        closure_residual,
         volume,
         centroid,
         facets,

@@ -106,6 +106,7 @@ impl Partition {
         let d = model.lo().len();
         let w = words_for(model.n_bits());
         let n = buf.len();
+        check_consistency(model, &buf)?;
         let pattern = |leaf: usize| &buf.patterns[leaf * w..(leaf + 1) * w];
 
         // Cells in lexicographic order of their patterns.
@@ -316,4 +317,26 @@ impl Partition {
     pub fn locate_many(&self, points: &[f64]) -> Vec<i64> {
         points.par_chunks(self.dim()).map(|x| self.locate(x)).collect()
     }
+}
+
+/// Largest closure residual of a cell, and relative error of the volume sum, accepted as rounding.
+const CLOSURE_TOLERANCE: f64 = 1e-7;
+const VOLUME_SUM_TOLERANCE: f64 = 1e-8;
+
+/// Refuses results that the tolerance decided inconsistently (near-degenerate input): every cell
+/// must be closed (Σ area·n = 0) and the volumes must add up to the box volume.
+fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer) -> Result<()> {
+    let box_volume: f64 = model.lo().iter().zip(model.hi()).map(|(a, b)| b - a).product();
+    let total: f64 = buf.volumes.iter().sum();
+    let relative = (total - box_volume).abs() / box_volume;
+    if buf.max_closure_residual > CLOSURE_TOLERANCE || relative > VOLUME_SUM_TOLERANCE {
+        return Err(GeomError::Numerical(format!(
+            "the input is too close to degenerate for the tolerance (some hyperplanes nearly coincide or \
+             nearly meet on a lower-dimensional set): cell volumes add up to {total} instead of {box_volume} \
+             and a cell's facets close up only to {:.1e}. Merge or separate the nearly coincident \
+             hyperplanes, or perturb the input",
+            buf.max_closure_residual
+        )));
+    }
+    Ok(())
 }

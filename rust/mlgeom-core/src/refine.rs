@@ -95,6 +95,8 @@ pub struct CellBuffer {
     pub ridge_volumes: Vec<f64>,
     /// Key of the (d−2)-face the ridge lies on (shared by all cells around it).
     pub ridge_keys: Vec<u128>,
+    /// Largest facet-closure residual of any cell (see [`crate::measure::CellGeometry`]).
+    pub max_closure_residual: f64,
 }
 
 impl CellBuffer {
@@ -137,6 +139,7 @@ impl CellBuffer {
         self.ridge_angles.extend(other.ridge_angles);
         self.ridge_volumes.extend(other.ridge_volumes);
         self.ridge_keys.extend(other.ridge_keys);
+        self.max_closure_residual = self.max_closure_residual.max(other.max_closure_residual);
     }
 }
 
@@ -354,6 +357,7 @@ impl<M: Model> Context<'_, M> {
         let geometry = measure_cell(poly, planes, self.opts.ridges);
         let box_faces = 2 * self.dim as u32;
         let cells = &mut out.cells;
+        cells.max_closure_residual = cells.max_closure_residual.max(geometry.closure_residual);
         out.nodes.push(Node {
             plane: Node::LEAF,
             value: cells.len() as u32,
