@@ -38,6 +38,7 @@ from .models import LinearModelPartition, ModelPartition, ReluModelPartition, pa
 from .partition import Partition, partition_hyperplanes
 from .relu import AffineMaps, ReluPartition, partition_relu
 from .tables import FacetTable, RidgeTable
+from .trees import TreePartition, partition_tree
 
 __version__: str = _core.__version__
 
@@ -56,6 +57,7 @@ __all__ = [
     "ReluPartition",
     "RidgeTable",
     "TooManyCellsError",
+    "TreePartition",
     "UnsupportedModelError",
     "__version__",
     "data_cells",
@@ -63,4 +65,5 @@ __all__ = [
     "partition",
     "partition_hyperplanes",
     "partition_relu",
+    "partition_tree",
 ]

@@ -15,6 +15,7 @@ __all__ = [
     "TOLERANCE_REL",
     "__version__",
     "data_cells",
+    "partition_forest",
     "partition_hyperplanes",
     "partition_relu",
 ]
@@ -51,6 +52,25 @@ def partition_relu(
     ridges: bool = True,
 ) -> NativePartition:
     """Partition the box into the activation regions of a ReLU network (layers in torch layout)."""
+
+def partition_forest(
+    lefts: list[npt.NDArray[np.int64]],
+    rights: list[npt.NDArray[np.int64]],
+    features: list[npt.NDArray[np.int64]],
+    thresholds: list[npt.NDArray[np.float64]],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    /,
+    *,
+    n_threads: int | None = None,
+    max_cells: int = 10_000_000,
+    vertices: bool | None = None,
+) -> NativePartition:
+    """Partition the box [lo, hi] into the common refinement of the leaves of axis-aligned trees.
+
+    One int64/float64 node array per tree in each list (scikit-learn ``tree_`` layout; a point goes
+    left iff ``x[feature] <= threshold``). Payload per cell: lo (d), hi (d), leaf of every tree.
+    """
 
 @final
 class NativePartition:

@@ -49,6 +49,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 use crate::bits::words_for;
 use crate::error::{GeomError, Result, invalid};
@@ -496,62 +497,58 @@ impl Forest {
             leaf_to_cell[leaf as usize] = cell as u32;
         }
         // Sorted boxes: lo and hi per cell.
-        let sorted: Vec<f64> = order
-            .par_iter()
-            .flat_map_iter(|&l| cell_box(l as usize).to_vec())
-            .collect();
+        let mut sorted = vec![0.0; n * 2 * d];
+        sorted
+            .par_chunks_mut(2 * d)
+            .zip(order.par_iter())
+            .for_each(|(row, &l)| row.copy_from_slice(cell_box(l as usize)));
         let lo_of = |c: usize| &sorted[c * 2 * d..c * 2 * d + d];
         let hi_of = |c: usize| &sorted[c * 2 * d + d..(c + 1) * 2 * d];
 
-        let volumes: Vec<f64> = (0..n)
-            .into_par_iter()
-            .map(|c| lo_of(c).iter().zip(hi_of(c)).map(|(a, b)| b - a).product())
-            .collect();
-        let centroids: Vec<f64> = (0..n)
-            .into_par_iter()
-            .flat_map_iter(|c| {
-                lo_of(c)
-                    .iter()
-                    .zip(hi_of(c))
-                    .map(|(a, b)| 0.5 * a + 0.5 * b)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        // The centre is strictly inside unless a side is one ulp wide; then hi is in the cell
-        // (x <= t goes left) unless hi is the box's own face... where it is in the cell too.
-        let interior_points: Vec<f64> = (0..n)
-            .into_par_iter()
-            .flat_map_iter(|c| {
-                lo_of(c)
-                    .iter()
-                    .zip(hi_of(c))
-                    .map(|(&a, &b)| {
-                        let m = 0.5 * a + 0.5 * b;
-                        if m > a && m < b { m } else { b }
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut volumes = vec![0.0; n];
+        volumes
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(c, v)| *v = lo_of(c).iter().zip(hi_of(c)).map(|(a, b)| b - a).product());
+        let mut centroids = vec![0.0; n * d];
+        let mut interior_points = vec![0.0; n * d];
+        centroids
+            .par_chunks_mut(d)
+            .zip(interior_points.par_chunks_mut(d))
+            .enumerate()
+            .for_each(|(c, (centre, inside))| {
+                for (a, (&l, &h)) in lo_of(c).iter().zip(hi_of(c)).enumerate() {
+                    let m = 0.5 * l + 0.5 * h;
+                    centre[a] = m;
+                    // The centre is strictly inside unless the side is one ulp wide; then the upper
+                    // face belongs to the cell (x <= t goes to the lower side), or it is the box's.
+                    inside[a] = if m > l && m < h { m } else { h };
+                }
+            });
         let payload_len = 2 * d + n_trees;
-        let payload: Vec<f64> = order
-            .par_iter()
-            .flat_map_iter(|&l| {
+        let mut payload = vec![0.0; n * payload_len];
+        payload
+            .par_chunks_mut(payload_len)
+            .zip(order.par_iter())
+            .for_each(|(row, &l)| {
                 let l = l as usize;
-                let mut row = cell_box(l).to_vec();
-                row.extend(leaves[l * n_trees..(l + 1) * n_trees].iter().map(|&v| f64::from(v)));
-                row
-            })
-            .collect();
+                row[..2 * d].copy_from_slice(cell_box(l));
+                for (dst, &leaf) in row[2 * d..].iter_mut().zip(&leaves[l * n_trees..(l + 1) * n_trees]) {
+                    *dst = f64::from(leaf);
+                }
+            });
         drop(leaves);
         let (vertex_start, vertices) = if with_vertices {
             let k = 1usize << d;
-            let vertices: Vec<f64> = (0..n)
-                .into_par_iter()
-                .flat_map_iter(|c| {
-                    let (lo, hi) = (lo_of(c), hi_of(c));
-                    (0..k).flat_map(move |corner| (0..d).map(move |a| if corner >> a & 1 == 1 { hi[a] } else { lo[a] }))
-                })
-                .collect();
+            let mut vertices = vec![0.0; n * k * d];
+            vertices.par_chunks_mut(k * d).enumerate().for_each(|(c, row)| {
+                let (lo, hi) = (lo_of(c), hi_of(c));
+                for (corner, v) in row.chunks_mut(d).enumerate() {
+                    for a in 0..d {
+                        v[a] = if corner >> a & 1 == 1 { hi[a] } else { lo[a] };
+                    }
+                }
+            });
             ((0..=n).map(|c| c * k).collect(), vertices)
         } else {
             (vec![0; n + 1], Vec::new())
@@ -630,7 +627,7 @@ impl Forest {
             .into_par_iter()
             .flat_map_iter(|c| {
                 let (lo, hi) = (lo_of(c), hi_of(c));
-                let mut out = Vec::new();
+                let mut out: SmallVec<[Facet; 4]> = SmallVec::new();
                 for a in 0..d {
                     let area = || (0..d).filter(|&b| b != a).map(|b| hi[b] - lo[b]).product::<f64>();
                     if lo[a] == self.lo[a] {

@@ -1,5 +1,6 @@
 //! Thin PyO3 bindings of `mlgeom-core`: convert numpy arrays, map errors, release the GIL.
 
+mod boxes;
 mod datacells;
 mod errors;
 mod partition;
@@ -8,6 +9,8 @@ use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 mod _core {
+    #[pymodule_export]
+    use crate::boxes::partition_forest;
     #[pymodule_export]
     use crate::datacells::{NativeDataCells, data_cells};
     #[pymodule_export]

@@ -121,6 +121,12 @@ pub struct NativePartition {
     inner: Arc<Partition>,
 }
 
+impl NativePartition {
+    pub(crate) fn from_partition(p: Partition) -> Self {
+        Self { inner: Arc::new(p) }
+    }
+}
+
 fn matrix<'py, T: numpy::Element>(py: Python<'py>, data: Vec<T>, cols: usize) -> PyResult<Bound<'py, PyArray2<T>>> {
     let rows = data.len().checked_div(cols).unwrap_or(0);
     PyArray1::from_vec(py, data).reshape([rows, cols])
