@@ -64,6 +64,7 @@ def partition_hyperplanes(
     n_threads: int | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = True,
+    vertices: bool = True,
 ) -> Partition:
     """Cut ``box`` into the cells of the arrangement of hyperplanes ``W @ x + c = 0``.
 
@@ -91,6 +92,9 @@ def partition_hyperplanes(
         Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard).
     ridges : bool, default True
         Also compute ridges (dihedral angles); skip them to save time and memory.
+    vertices : bool, default True
+        Keep every cell's vertices (:meth:`Partition.vertices`, global vertex ids for the nerve);
+        skip them to save memory on very large partitions.
 
     Returns
     -------
@@ -148,7 +152,7 @@ def partition_hyperplanes(
     if not isinstance(ridges, bool | np.bool_):
         raise InvalidInputError(f"ridges must be True or False; got {ridges!r}")
     native = _core.partition_hyperplanes(
-        W_arr, c_arr, box.lo, box.hi, n_threads=threads, max_cells=limit, ridges=bool(ridges)
+        W_arr, c_arr, box.lo, box.hi, n_threads=threads, max_cells=limit, ridges=bool(ridges), vertices=bool(vertices)
     )
     # Copies: W_arr/c_arr may be the caller's own arrays, which must stay writable.
     return Partition(native, box, _readonly(W_arr.copy()), _readonly(c_arr.copy()))
@@ -283,6 +287,35 @@ class Partition:
     @cached_property
     def _vertex_coords(self) -> npt.NDArray[np.float64]:
         return _readonly(self._native.vertex_coords())
+
+    @cached_property
+    def _vertex_ids(self) -> npt.NDArray[np.int64]:
+        return _readonly(self._native.vertex_ids())
+
+    @property
+    def n_vertices(self) -> int:
+        """Number of distinct vertices (0-faces) of the partition (0 if computed with ``vertices=False``)."""
+        return int(self._native.n_global_vertices)
+
+    def vertex_ids(self, i: int) -> npt.NDArray[np.int64]:
+        """Global ids of the vertices of cell ``i`` (same order as :meth:`vertices`): cells that share
+        a vertex of the partition give it the same id."""
+        i = self._cell_index(i)
+        off = self._vertex_offsets
+        return self._vertex_ids[off[i] : off[i + 1]]
+
+    @cached_property
+    def vertex_cells(self) -> scipy.sparse.csr_array:
+        """Incidence of partition vertices and cells, ``csr_array`` (n_vertices, n_cells) of 0/1:
+        row v lists the cells whose closures contain vertex v (the maximal simplices of the nerve
+        of closed cells, paper.md §2.2, are found among these rows)."""
+        import scipy.sparse
+
+        cells = np.repeat(np.arange(self.n_cells, dtype=np.int64), np.diff(self._vertex_offsets))
+        data = np.ones(cells.shape[0], dtype=np.float64)
+        m = scipy.sparse.csr_array((data, (self._vertex_ids, cells)), shape=(self.n_vertices, self.n_cells))
+        m.sum_duplicates()
+        return m
 
     def vertices(self, i: int) -> npt.NDArray[np.float64]:
         """The vertices of cell ``i``, float64 (k, d), read-only (order unspecified)."""

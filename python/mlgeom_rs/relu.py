@@ -64,6 +64,7 @@ def partition_relu(
     n_threads: int | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = True,
+    vertices: bool = True,
 ) -> ReluPartition:
     """Cut ``box`` into the activation regions of a fully connected ReLU network, exactly.
 
@@ -76,7 +77,7 @@ def partition_relu(
         ReLU layer (the "output" is then the last hidden layer's activation).
     box : Box or (lo, hi)
         The input domain.
-    n_threads, max_cells, ridges
+    n_threads, max_cells, ridges, vertices
         As in :func:`partition_hyperplanes`.
 
     Returns
@@ -100,6 +101,7 @@ def partition_relu(
         n_threads=resolve_n_threads(n_threads),
         max_cells=positive_int(max_cells, "max_cells"),
         ridges=bool(ridges),
+        vertices=bool(vertices),
     )
     hidden = ws[:-1] if output_layer else ws
     return ReluPartition(native, box, [w.shape[0] for w in hidden], ws, bs, output_layer=bool(output_layer))

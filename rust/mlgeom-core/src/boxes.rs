@@ -53,7 +53,7 @@ use smallvec::SmallVec;
 
 use crate::bits::words_for;
 use crate::error::{GeomError, Result, invalid};
-use crate::partition::{NO_CELL, Partition, with_threads};
+use crate::partition::{NO_CELL, Partition, group_rows, with_threads};
 use crate::refine::Node;
 
 /// Vertices are listed by default up to this dimension (a cell has `2^d` of them).
@@ -582,6 +582,7 @@ impl Forest {
         for (i, f) in facets.iter().enumerate() {
             facet_normals[i * d + f.axis as usize] = if f.positive { 1.0 } else { -1.0 };
         }
+        let (vertex_ids, n_global_vertices) = group_rows(&vertices, d);
         Ok(Partition {
             lo: self.lo.clone(),
             hi: self.hi.clone(),
@@ -596,6 +597,8 @@ impl Forest {
             payload,
             payload_len,
             vertex_start,
+            vertex_ids,
+            n_global_vertices,
             vertices,
             carriers: self.carriers.clone(),
             facet_cells: facets.iter().map(|f| f.cells).collect(),

@@ -36,6 +36,10 @@ pub struct Partition {
     pub payload_len: usize,
     pub vertex_start: Vec<usize>,
     pub vertices: Vec<f64>,
+    /// Global id of each row of `vertices`: cells sharing a vertex of the partition give it the same id.
+    pub vertex_ids: Vec<usize>,
+    /// Number of distinct vertices of the partition.
+    pub n_global_vertices: usize,
     /// For each non-box plane id `2d + k`, the inputs (hyperplanes or neurons) it carries.
     pub carriers: Vec<Vec<usize>>,
     /// `[first, second]` with first < second, or `[cell, NO_CELL]` on the box boundary.
@@ -138,11 +142,22 @@ impl Partition {
         let payload = gather(&mut buf.payload, payload_len);
         let mut vertex_start = vec![0];
         let mut vertices = Vec::with_capacity(buf.vertices.len());
+        let mut vertex_keys = Vec::with_capacity(buf.vertex_keys.len());
         for &l in &order {
-            vertices.extend_from_slice(&buf.vertices[buf.vertex_start[l] * d..buf.vertex_start[l + 1] * d]);
+            let rows = buf.vertex_start[l]..buf.vertex_start[l + 1];
+            vertices.extend_from_slice(&buf.vertices[rows.start * d..rows.end * d]);
+            let base = vertex_keys.len();
+            vertex_keys.extend(
+                buf.vertex_keys[rows]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &key)| (key, base + k)),
+            );
             vertex_start.push(vertices.len() / d);
         }
         buf.vertices = Vec::new();
+        buf.vertex_keys = Vec::new();
+        let (vertex_ids, n_global_vertices) = group_keys(vertex_keys);
 
         // Facets: local facets with equal keys are the two sides of one facet of the partition.
         let box_faces = 2 * d as u32;
@@ -233,15 +248,7 @@ impl Partition {
             }
         }
         drop(buf);
-        ridge_keys.par_sort_unstable();
-        let mut ridge_faces = vec![0; n_ridges];
-        let mut face = 0;
-        for (k, &(key, r)) in ridge_keys.iter().enumerate() {
-            if k > 0 && key != ridge_keys[k - 1].0 {
-                face += 1;
-            }
-            ridge_faces[r] = face;
-        }
+        let (ridge_faces, _) = group_keys(ridge_keys);
 
         Ok(Self {
             lo: model.lo().to_vec(),
@@ -258,6 +265,8 @@ impl Partition {
             payload_len,
             vertex_start,
             vertices,
+            vertex_ids,
+            n_global_vertices,
             carriers: model.carriers(),
             facet_cells,
             facet_areas,
@@ -317,6 +326,43 @@ impl Partition {
     pub fn locate_many(&self, points: &[f64]) -> Vec<i64> {
         points.par_chunks(self.dim()).map(|x| self.locate(x)).collect()
     }
+}
+
+/// Numbers items (key, item index) by distinct key, in key order: (id of every item, number of ids).
+fn group_keys(mut keyed: Vec<(u128, usize)>) -> (Vec<usize>, usize) {
+    keyed.par_sort_unstable();
+    let mut ids = vec![0; keyed.len()];
+    let mut id = 0;
+    for (k, &(key, item)) in keyed.iter().enumerate() {
+        if k > 0 && key != keyed[k - 1].0 {
+            id += 1;
+        }
+        ids[item] = id;
+    }
+    let count = if keyed.is_empty() { 0 } else { id + 1 };
+    (ids, count)
+}
+
+/// Global ids of the rows of `coords` (`k × d`) by exact equality of coordinates: (ids, count).
+pub(crate) fn group_rows(coords: &[f64], d: usize) -> (Vec<usize>, usize) {
+    let rows = coords.len().checked_div(d).unwrap_or(0);
+    let key = |r: usize| {
+        coords[r * d..(r + 1) * d]
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<u64>>()
+    };
+    let mut order: Vec<usize> = (0..rows).collect();
+    order.par_sort_by_cached_key(|&r| key(r));
+    let mut ids = vec![0; rows];
+    let mut id = 0;
+    for k in 0..rows {
+        if k > 0 && key(order[k]) != key(order[k - 1]) {
+            id += 1;
+        }
+        ids[order[k]] = id;
+    }
+    (ids, if rows == 0 { 0 } else { id + 1 })
 }
 
 /// Largest closure residual of a cell, and relative error of the volume sum, accepted as rounding.

@@ -37,6 +37,8 @@ const PARALLEL_MAX_DEPTH: usize = 16;
 pub struct RefineOptions<'a> {
     pub max_cells: usize,
     pub ridges: bool,
+    /// Keep every cell's vertices (with global vertex ids); skip to save memory on huge partitions.
+    pub vertices: bool,
     /// Set from another thread to stop early with `GeomError::Interrupted`.
     pub cancel: Option<&'a AtomicBool>,
     /// Incremented once per finished cell (for progress bars).
@@ -48,6 +50,7 @@ impl Default for RefineOptions<'_> {
         Self {
             max_cells: 10_000_000,
             ridges: true,
+            vertices: true,
             cancel: None,
             progress: None,
         }
@@ -80,6 +83,8 @@ pub struct CellBuffer {
     pub payload: Vec<f64>,
     pub vertex_start: Vec<usize>,
     pub vertices: Vec<f64>,
+    /// Key of each vertex as a 0-face of the partition (equal from every cell containing it).
+    pub vertex_keys: Vec<u128>,
     /// Facets of cell i: `facet_start[i]..facet_start[i + 1]`.
     pub facet_start: Vec<usize>,
     pub facet_areas: Vec<f64>,
@@ -131,6 +136,7 @@ impl CellBuffer {
         self.interior_points.extend(other.interior_points);
         self.payload.extend(other.payload);
         self.vertices.extend(other.vertices);
+        self.vertex_keys.extend(other.vertex_keys);
         self.facet_areas.extend(other.facet_areas);
         self.facet_normals.extend(other.facet_normals);
         self.facet_planes.extend(other.facet_planes);
@@ -367,7 +373,12 @@ impl<M: Model> Context<'_, M> {
         cells.centroids.extend_from_slice(&geometry.centroid);
         cells.interior_points.extend(poly.vertex_mean());
         self.model.payload(&cell.stage, pattern, &mut cells.payload);
-        cells.vertices.extend_from_slice(&poly.coords);
+        if self.opts.vertices {
+            cells.vertices.extend_from_slice(&poly.coords);
+            cells
+                .vertex_keys
+                .extend((0..poly.n_vertices()).map(|v| face_key(planes, pattern, poly.incidence_of(v))));
+        }
         cells.vertex_start.push(cells.vertices.len() / self.dim);
         for f in &geometry.facets {
             let carrier = f.planes.iter().copied().find(|&p| p < box_faces).unwrap_or(f.planes[0]);

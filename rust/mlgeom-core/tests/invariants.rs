@@ -28,6 +28,14 @@ fn figure_one_of_the_paper() {
         assert!((area - ea).abs() < 1e-15);
     }
     assert!(p.ridge_angles.iter().all(|a| (a - FRAC_PI_2).abs() < 1e-15));
+    // Nine vertices (a 3 × 3 grid); the crossing (0.3, 0.6) belongs to all four cells.
+    assert_eq!(p.n_global_vertices, 9);
+    let centre: Vec<usize> = (0..p.vertex_ids.len())
+        .filter(|&r| (p.vertices[2 * r] - 0.3).abs() < 1e-15 && (p.vertices[2 * r + 1] - 0.6).abs() < 1e-15)
+        .map(|r| p.vertex_ids[r])
+        .collect();
+    assert_eq!(centre.len(), 4);
+    assert!(centre.iter().all(|&id| id == centre[0]));
     check_invariants(&p);
 }
 

@@ -10,7 +10,7 @@ use crate::errors::{catch_panic, raise};
 
 /// Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0 (see `mlgeom_rs.partition_hyperplanes`).
 #[pyfunction]
-#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true))]
+#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true))]
 pub fn partition_hyperplanes(
     py: Python<'_>,
     normals: PyReadonlyArray2<'_, f64>,
@@ -20,6 +20,7 @@ pub fn partition_hyperplanes(
     n_threads: Option<usize>,
     max_cells: usize,
     ridges: bool,
+    vertices: bool,
 ) -> PyResult<NativePartition> {
     let d = normals.as_array().ncols();
     let box_dim = lo.as_array().len();
@@ -42,6 +43,7 @@ pub fn partition_hyperplanes(
         refine: RefineOptions {
             max_cells,
             ridges,
+            vertices,
             ..RefineOptions::default()
         },
     };
@@ -56,7 +58,7 @@ pub fn partition_hyperplanes(
 /// `weights[l]` is `(out, in)` (torch layout) and `biases[l]` is `(out,)`. Every layer but the last is
 /// followed by ReLU; the last is the linear output layer when `output_layer` is true, else a hidden layer too.
 #[pyfunction]
-#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true))]
+#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true))]
 pub fn partition_relu(
     py: Python<'_>,
     weights: Vec<PyReadonlyArray2<'_, f64>>,
@@ -67,6 +69,7 @@ pub fn partition_relu(
     n_threads: Option<usize>,
     max_cells: usize,
     ridges: bool,
+    vertices: bool,
 ) -> PyResult<NativePartition> {
     if weights.len() != biases.len() {
         return Err(raise(
@@ -101,6 +104,7 @@ pub fn partition_relu(
         refine: RefineOptions {
             max_cells,
             ridges,
+            vertices,
             ..RefineOptions::default()
         },
     };
@@ -200,6 +204,16 @@ impl NativePartition {
 
     fn vertex_offsets<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         PyArray1::from_vec(py, as_i64(self.inner.vertex_start.iter().copied()))
+    }
+
+    #[getter]
+    fn n_global_vertices(&self) -> usize {
+        self.inner.n_global_vertices
+    }
+
+    /// Global vertex id of each row of `vertex_coords()` (rows of different cells at one point share it).
+    fn vertex_ids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, as_i64(self.inner.vertex_ids.iter().copied()))
     }
 
     fn vertex_coords<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {

@@ -50,6 +50,18 @@ pub fn check_invariants(p: &Partition) {
         "area mismatch {}",
         p.max_facet_area_mismatch
     );
+    // Rows of `vertices` with the same global id are one point of the partition.
+    let mut first_row: HashMap<usize, usize> = HashMap::new();
+    for (row, &id) in p.vertex_ids.iter().enumerate() {
+        let r0 = *first_row.entry(id).or_insert(row);
+        for k in 0..d {
+            assert!(
+                (p.vertices[row * d + k] - p.vertices[r0 * d + k]).abs() < 1e-7,
+                "vertex {id}"
+            );
+        }
+    }
+    assert_eq!(first_row.len(), p.n_global_vertices);
     let mut closure = vec![vec![0.0; d]; p.n_cells];
     for (f, cells) in p.facet_cells.iter().enumerate() {
         let n = &p.facet_normals[f * d..(f + 1) * d];
