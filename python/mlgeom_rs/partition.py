@@ -349,6 +349,7 @@ class Partition:
             cells=_readonly(nat.facet_cells()),
             areas=_readonly(nat.facet_areas()),
             normals=_readonly(nat.facet_normals()),
+            centroids=_readonly(nat.facet_centroids()),
             hyperplane=_readonly(hyperplane),
             box_face=_readonly(nat.facet_box_face()),
             hyperplane_class=cls,

@@ -31,6 +31,8 @@ class FacetTable:
         The (d-1)-volume of each facet.
     normals : float64 (F, d)
         Unit normal pointing from ``cells[f, 0]`` to ``cells[f, 1]`` (outward for box facets).
+    centroids : float64 (F, d)
+        Centre of mass of each facet.
     hyperplane : int64 (F,)
         The hyperplane carrying the facet: the smallest index of its coincident class, or -1
         for a box facet. Use :attr:`carriers` for all indices.
@@ -51,6 +53,7 @@ class FacetTable:
     cells: npt.NDArray[np.int64]
     areas: npt.NDArray[np.float64]
     normals: npt.NDArray[np.float64]
+    centroids: npt.NDArray[np.float64]
     hyperplane: npt.NDArray[np.int64]
     box_face: npt.NDArray[np.int64]
     hyperplane_class: npt.NDArray[np.int64]

@@ -582,6 +582,21 @@ impl Forest {
         for (i, f) in facets.iter().enumerate() {
             facet_normals[i * d + f.axis as usize] = if f.positive { 1.0 } else { -1.0 };
         }
+        // A facet is the overlap of its cells' faces: a box whose centre is its centroid.
+        let mut facet_centroids = vec![0.0; facets.len() * d];
+        for (f, row) in facets.iter().zip(facet_centroids.chunks_mut(d)) {
+            let a = f.cells[0] as usize;
+            for (j, x) in row.iter_mut().enumerate() {
+                let (mut l, mut h) = (lo_of(a)[j], hi_of(a)[j]);
+                if f.cells[1] != NO_CELL {
+                    let b = f.cells[1] as usize;
+                    (l, h) = (l.max(lo_of(b)[j]), h.min(hi_of(b)[j]));
+                }
+                *x = 0.5 * (l + h);
+            }
+            let axis = f.axis as usize;
+            row[axis] = if f.positive { hi_of(a)[axis] } else { lo_of(a)[axis] };
+        }
         let (vertex_ids, n_global_vertices) = group_rows(&vertices, d);
         Ok(Partition {
             lo: self.lo.clone(),
@@ -604,6 +619,7 @@ impl Forest {
             facet_cells: facets.iter().map(|f| f.cells).collect(),
             facet_areas: facets.iter().map(|f| f.area).collect(),
             facet_normals,
+            facet_centroids,
             facet_planes: facets.iter().map(|f| f.plane).collect(),
             has_ridges: false,
             ridge_cells: Vec::new(),

@@ -28,6 +28,8 @@ pub struct FacetPiece {
     pub planes: Planes,
     pub area: f64,
     pub normal: Vector,
+    /// Centre of mass of the facet.
+    pub centroid: Vector,
 }
 
 /// A ridge of a cell: the (d−2)-face where two of its facets meet.
@@ -273,6 +275,7 @@ pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> 
             planes: ctx.planes_containing(&facet.vertices),
             area,
             normal,
+            centroid: facet_centroid,
         });
         facet_sets.push(facet.vertices);
     }

@@ -47,6 +47,8 @@ pub struct Partition {
     pub facet_areas: Vec<f64>,
     /// Unit normals from the first cell to the second (outward on the box), `F × d`.
     pub facet_normals: Vec<f64>,
+    /// Centres of mass of the facets, `F × d`.
+    pub facet_centroids: Vec<f64>,
     /// Plane id carrying the facet: `< 2d` a box face, else `2d + carrier`.
     pub facet_planes: Vec<u32>,
     pub has_ridges: bool,
@@ -171,6 +173,7 @@ impl Partition {
         let mut facet_cells = Vec::new();
         let mut facet_areas = Vec::new();
         let mut facet_normals = Vec::new();
+        let mut facet_centroids = Vec::new();
         let mut facet_planes = Vec::new();
         let mut global_of_local = vec![usize::MAX; buf.facet_areas.len()];
         let mut max_facet_area_mismatch: f64 = 0.0;
@@ -209,6 +212,7 @@ impl Partition {
             facet_cells.push([i64::from(cell), other.map_or(NO_CELL, i64::from)]);
             facet_areas.push(buf.facet_areas[f]);
             facet_normals.extend_from_slice(&buf.facet_normals[f * d..(f + 1) * d]);
+            facet_centroids.extend_from_slice(&buf.facet_centroids[f * d..(f + 1) * d]);
             facet_planes.push(plane);
             k += if other.is_some() { 2 } else { 1 };
         }
@@ -222,10 +226,14 @@ impl Partition {
         }
         let facet_cells: Vec<[i64; 2]> = facet_order.iter().map(|&i| facet_cells[i]).collect();
         let facet_areas: Vec<f64> = facet_order.iter().map(|&i| facet_areas[i]).collect();
-        let facet_normals: Vec<f64> = facet_order
-            .iter()
-            .flat_map(|&i| facet_normals[i * d..(i + 1) * d].iter().copied())
-            .collect();
+        let rows = |src: &[f64]| -> Vec<f64> {
+            facet_order
+                .iter()
+                .flat_map(|&i| src[i * d..(i + 1) * d].iter().copied())
+                .collect()
+        };
+        let facet_normals = rows(&facet_normals);
+        let facet_centroids = rows(&facet_centroids);
         let facet_planes: Vec<u32> = facet_order.iter().map(|&i| facet_planes[i]).collect();
         global_of_local.iter_mut().for_each(|g| *g = rank[*g]);
 
@@ -271,6 +279,7 @@ impl Partition {
             facet_cells,
             facet_areas,
             facet_normals,
+            facet_centroids,
             facet_planes,
             has_ridges: opts.ridges && d >= 2,
             ridge_cells,

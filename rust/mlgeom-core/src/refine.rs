@@ -89,6 +89,7 @@ pub struct CellBuffer {
     pub facet_start: Vec<usize>,
     pub facet_areas: Vec<f64>,
     pub facet_normals: Vec<f64>,
+    pub facet_centroids: Vec<f64>,
     /// The plane carrying the facet: a box face (`< 2d`) if the facet lies on the box boundary.
     pub facet_planes: Vec<u32>,
     /// Key of the facet as a face of the partition (equal from both sides).
@@ -139,6 +140,7 @@ impl CellBuffer {
         self.vertex_keys.extend(other.vertex_keys);
         self.facet_areas.extend(other.facet_areas);
         self.facet_normals.extend(other.facet_normals);
+        self.facet_centroids.extend(other.facet_centroids);
         self.facet_planes.extend(other.facet_planes);
         self.facet_keys.extend(other.facet_keys);
         self.ridge_facets.extend(other.ridge_facets);
@@ -384,6 +386,7 @@ impl<M: Model> Context<'_, M> {
             let carrier = f.planes.iter().copied().find(|&p| p < box_faces).unwrap_or(f.planes[0]);
             cells.facet_areas.push(f.area);
             cells.facet_normals.extend_from_slice(&f.normal);
+            cells.facet_centroids.extend_from_slice(&f.centroid);
             cells.facet_planes.push(carrier);
             cells.facet_keys.push(face_key(planes, pattern, &f.planes));
         }

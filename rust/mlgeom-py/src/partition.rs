@@ -240,6 +240,10 @@ impl NativePartition {
         PyArray1::from_slice(py, &self.inner.facet_areas)
     }
 
+    fn facet_centroids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        matrix(py, self.inner.facet_centroids.clone(), self.inner.dim())
+    }
+
     fn facet_normals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         matrix(py, self.inner.facet_normals.clone(), self.inner.dim())
     }

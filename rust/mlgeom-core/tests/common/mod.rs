@@ -62,6 +62,24 @@ pub fn check_invariants(p: &Partition) {
         }
     }
     assert_eq!(first_row.len(), p.n_global_vertices);
+    // Divergence theorem with F(x) = x: d·vol(C) = Σ_F area_F (c_F · n_F) over C's outward facets.
+    let mut flux = vec![0.0; p.n_cells];
+    for (f, cells) in p.facet_cells.iter().enumerate() {
+        let n = &p.facet_normals[f * d..(f + 1) * d];
+        let c = &p.facet_centroids[f * d..(f + 1) * d];
+        let outflow = p.facet_areas[f] * n.iter().zip(c).map(|(a, b)| a * b).sum::<f64>();
+        flux[cells[0] as usize] += outflow;
+        if cells[1] != NO_CELL {
+            flux[cells[1] as usize] -= outflow;
+        }
+    }
+    for (i, f) in flux.iter().enumerate() {
+        assert!(
+            (f - d as f64 * p.volumes[i]).abs() < 1e-9 * (1.0 + f.abs()),
+            "divergence {f} vs {}",
+            p.volumes[i]
+        );
+    }
     let mut closure = vec![vec![0.0; d]; p.n_cells];
     for (f, cells) in p.facet_cells.iter().enumerate() {
         let n = &p.facet_normals[f * d..(f + 1) * d];
