@@ -37,9 +37,10 @@
 //!   (exact below 2^53).
 //! * **Vertices**: the `2^d` corners, corner `k` taking `hi[a]` where bit `a` of `k` is set, when
 //!   `d <= MAX_VERTEX_DIM` (or when asked for); otherwise none are listed.
-//! * **Facets**: maximal pieces shared by two cells (found by sorting the cells' faces along each
-//!   axis and sweeping each face plane; a cell side can meet several cells across, a T-junction)
-//!   or by a cell and the box; normals are `±e_axis`, areas are products of side overlaps.
+//! * **Facets**: maximal pieces shared by two cells (a cell side can meet several cells across, a
+//!   T-junction; they are found by walking the tree of cuts from the cut that made the side) or by
+//!   a cell and the box; normals are `±e_axis`, areas are products of side overlaps. Vertices get
+//!   global ids (`vertex_ids`) by their coordinates.
 //! * **Ridges** are not computed (`has_ridges = false`): the cells are not face to face, and all
 //!   dihedral angles of a box are π/2 anyway.
 //! * **Locate** walks the cuts actually made; a point on a cut goes to the side `x <= t`, exactly as
@@ -429,18 +430,18 @@ impl Forest {
     }
 
     /// Cuts the state by the split of active tree `s.active[j]`: (x <= t half, x > t half, plane).
-    fn split(&self, s: State, j: usize) -> (State, State, u32) {
+    /// `left` (its buffers reused) becomes the `x <= t` half, `s` the `x > t` half; returns the plane.
+    fn split(&self, s: &mut State, j: usize, left: &mut State) -> u32 {
         let d = self.dim();
         let t = s.active[j] as usize;
         let node = self.trees[t][s.at[t] as usize];
         let f = node.feature as usize;
-        let mut left = s.clone();
+        left.clone_from(s);
         left.bounds[d + f] = node.threshold;
-        self.refresh(&mut left, f);
-        let mut right = s;
-        right.bounds[f] = node.threshold;
-        self.refresh(&mut right, f);
-        (left, right, node.plane)
+        self.refresh(left, f);
+        s.bounds[f] = node.threshold;
+        self.refresh(s, f);
+        node.plane
     }
 
     /// After a cut along axis `f`, lets the active trees splitting on `f` descend again.
@@ -570,7 +571,7 @@ impl Forest {
             });
         }
 
-        let facets = self.facets(&sorted, n)?;
+        let facets = self.facets(&sorted, &order, &tree, &leaf_to_cell)?;
 
         let mut split_planes = Vec::with_capacity(n_bits * (d + 1));
         for k in 0..n_bits {
@@ -597,7 +598,7 @@ impl Forest {
             let axis = f.axis as usize;
             row[axis] = if f.positive { hi_of(a)[axis] } else { lo_of(a)[axis] };
         }
-        let (vertex_ids, n_global_vertices) = group_rows(&vertices, d);
+        let (vertex_ids, n_global_vertices) = self.vertex_ids(&vertices, &sorted);
         Ok(Partition {
             lo: self.lo.clone(),
             hi: self.hi.clone(),
@@ -634,84 +635,166 @@ impl Forest {
         })
     }
 
+    /// Global ids of the rows of `vertices` (the corners of the sorted cells `sorted`, in the order of
+    /// [`Self::assemble`]): equal coordinates, equal id, numbered in lexicographic order of the
+    /// points. Every coordinate is a box bound or a threshold of its axis, so a point is a
+    /// mixed-radix number of per-axis ranks; with too many values for 64 bits, rows are compared whole.
+    fn vertex_ids(&self, vertices: &[f64], sorted: &[f64]) -> (Vec<usize>, usize) {
+        let d = self.dim();
+        if vertices.is_empty() {
+            return (Vec::new(), 0);
+        }
+        let values: Vec<Vec<f64>> = (0..d)
+            .map(|a| {
+                let th = &self.plane_threshold[self.plane_start[a]..self.plane_start[a + 1]];
+                let inside = th.iter().copied().filter(|&t| t > self.lo[a] && t < self.hi[a]);
+                std::iter::once(self.lo[a])
+                    .chain(inside)
+                    .chain(std::iter::once(self.hi[a]))
+                    .collect()
+            })
+            .collect();
+        let bits: f64 = values.iter().map(|v| (v.len() as f64).log2()).sum();
+        if bits >= 63.0 {
+            return group_rows(vertices, d);
+        }
+        let corners = 1usize << d;
+        let mut keys = vec![0u64; vertices.len() / d];
+        keys.par_chunks_mut(corners)
+            .zip(sorted.par_chunks(2 * d))
+            .for_each(|(row, cell)| {
+                // Per axis: the place value and the ranks of the cell's lower and upper faces.
+                let mut digits: SmallVec<[(u64, u64, u64); 16]> = SmallVec::new();
+                let mut place = 1u64;
+                for a in (0..d).rev() {
+                    let rank = |x: f64| values[a].partition_point(|&y| y < x) as u64;
+                    digits.push((place, rank(cell[a]), rank(cell[d + a])));
+                    place *= values[a].len() as u64;
+                }
+                for (corner, key) in row.iter_mut().enumerate() {
+                    *key = digits
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &(place, lo, hi))| place * if corner >> (d - 1 - j) & 1 == 1 { hi } else { lo })
+                        .sum();
+                }
+            });
+        let mut unique = keys.clone();
+        unique.par_sort_unstable();
+        unique.dedup();
+        let ids = keys.par_iter().map(|k| unique.partition_point(|u| u < k)).collect();
+        (ids, unique.len())
+    }
+
     /// All facets of the sorted cells (`sorted`: lo then hi per cell), in the order
     /// (first cell, second cell with the box last, plane).
-    fn facets(&self, sorted: &[f64], n: usize) -> Result<Vec<Facet>> {
+    ///
+    /// The cells across a side of cell `c` lie behind the cut that made that side: the deepest
+    /// ancestor of `c`'s leaf cutting along the side's axis from the side's direction. From that cut's
+    /// other half, the tree is descended with the open (d−1)-box of the side, pushed infinitesimally
+    /// outwards: a cut along another axis sends the query to the halves its side interval meets, a cut
+    /// along the side's own axis decides exactly (`x > t` just above `v` iff `t <= v`). Every leaf
+    /// reached meets the side with positive area (by Helly in each coordinate), and every such leaf is
+    /// reached. Each cell keeps its facets to cells after it and its box facets, sorted, so their
+    /// concatenation is already in order.
+    fn facets(&self, sorted: &[f64], order: &[u32], tree: &[Node], leaf_to_cell: &[u32]) -> Result<Vec<Facet>> {
+        const NONE: u32 = u32::MAX;
         let d = self.dim();
+        let n = order.len();
         let lo_of = |c: usize| &sorted[c * 2 * d..c * 2 * d + d];
         let hi_of = |c: usize| &sorted[c * 2 * d + d..(c + 1) * 2 * d];
         let box_faces = 2 * d as u32;
-        // Box facets.
-        let mut all: Vec<Facet> = (0..n)
-            .into_par_iter()
-            .flat_map_iter(|c| {
-                let (lo, hi) = (lo_of(c), hi_of(c));
-                let mut out: SmallVec<[Facet; 4]> = SmallVec::new();
-                for a in 0..d {
-                    let area = || (0..d).filter(|&b| b != a).map(|b| hi[b] - lo[b]).product::<f64>();
-                    if lo[a] == self.lo[a] {
-                        out.push(Facet::boundary(c, a, false, area()));
-                    }
-                    if hi[a] == self.hi[a] {
-                        out.push(Facet::boundary(c, a, true, area()));
-                    }
-                }
-                out
-            })
-            .collect();
-        // Interior facets, axis by axis: group the upper faces and the lower faces by coordinate.
-        for a in 0..d {
-            let mut upper: Vec<(f64, u32)> = (0..n)
-                .filter(|&c| hi_of(c)[a] < self.hi[a])
-                .map(|c| (hi_of(c)[a], c as u32))
-                .collect();
-            let mut lower: Vec<(f64, u32)> = (0..n)
-                .filter(|&c| lo_of(c)[a] > self.lo[a])
-                .map(|c| (lo_of(c)[a], c as u32))
-                .collect();
-            let by_value = |x: &(f64, u32), y: &(f64, u32)| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1));
-            upper.par_sort_unstable_by(by_value);
-            lower.par_sort_unstable_by(by_value);
-            // Matching groups of equal coordinates.
-            let mut groups = Vec::new();
-            let (mut i, mut j) = (0, 0);
-            while i < upper.len() || j < lower.len() {
-                let v = match (upper.get(i), lower.get(j)) {
-                    (Some(u), Some(l)) => u.0.min(l.0),
-                    (Some(u), None) => u.0,
-                    (None, Some(l)) => l.0,
-                    (None, None) => unreachable!(),
-                };
-                let (i0, j0) = (i, j);
-                while i < upper.len() && upper[i].0 == v {
-                    i += 1;
-                }
-                while j < lower.len() && lower[j].0 == v {
-                    j += 1;
-                }
-                if i == i0 || j == j0 {
-                    return Err(GeomError::Numerical(format!(
-                        "cell faces at x[{a}] = {v} have cells on one side only; this is a bug, please report it"
-                    )));
-                }
-                let plane = self.plane_of(a, v).ok_or_else(|| {
-                    GeomError::Numerical(format!("a cell face at x[{a}] = {v} is on no split; please report it"))
-                })?;
-                groups.push((i0..i, j0..j, box_faces + plane));
+        let mut parent = vec![NONE; tree.len()];
+        let mut leaf_node = vec![0u32; n];
+        for (i, node) in tree.iter().enumerate() {
+            if node.is_leaf() {
+                leaf_node[node.value as usize] = i as u32;
+            } else {
+                parent[i + 1] = i as u32;
+                parent[i + 1 + node.value as usize] = i as u32;
             }
-            let found: Vec<Facet> = groups
-                .par_iter()
-                .flat_map_iter(|(ui, li, plane)| {
-                    let us: Vec<u32> = upper[ui.clone()].iter().map(|e| e.1).collect();
-                    let ls: Vec<u32> = lower[li.clone()].iter().map(|e| e.1).collect();
-                    face_pairs(&us, &ls, a, d, &lo_of, &hi_of)
-                        .into_iter()
-                        .map(move |(u, l, area)| Facet::interior(u as usize, l as usize, a, *plane, area))
-                })
-                .collect();
-            all.extend(found);
         }
-        all.par_sort_unstable_by_key(|f| (f.cells[0], f.cells[1] as u64, f.plane));
+        let per_cell = |c: usize| -> Result<SmallVec<[Facet; 8]>> {
+            let (lo, hi) = (lo_of(c), hi_of(c));
+            // The cuts that made the cell's sides: `cut[2a]` below it on axis a, `cut[2a + 1]` above.
+            let mut cut: SmallVec<[u32; 16]> = smallvec::smallvec![NONE; 2 * d];
+            let mut child = leaf_node[order[c] as usize];
+            let mut at = parent[child as usize];
+            let mut missing = 2 * d;
+            while at != NONE && missing > 0 {
+                let f = self.plane_feature[tree[at as usize].plane as usize] as usize;
+                let slot = &mut cut[2 * f + usize::from(child == at + 1)];
+                if *slot == NONE {
+                    *slot = at;
+                    missing -= 1;
+                }
+                child = at;
+                at = parent[at as usize];
+            }
+            let mut out: SmallVec<[Facet; 8]> = SmallVec::new();
+            let mut stack: SmallVec<[usize; 64]> = SmallVec::new();
+            for a in 0..d {
+                for upper in [false, true] {
+                    let v = if upper { hi[a] } else { lo[a] };
+                    let from = cut[2 * a + usize::from(upper)];
+                    if from == NONE {
+                        let area = (0..d).filter(|&b| b != a).map(|b| hi[b] - lo[b]).product::<f64>();
+                        out.push(Facet::boundary(c, a, upper, area));
+                        continue;
+                    }
+                    let node = tree[from as usize];
+                    if self.plane(node.plane as usize) != (a, v) {
+                        return Err(GeomError::Numerical(format!(
+                            "cell {c}: its side at x[{a}] = {v} was not cut by its ancestor; please report it"
+                        )));
+                    }
+                    let plane = box_faces + node.plane;
+                    let from = from as usize;
+                    stack.clear();
+                    stack.push(if upper {
+                        from + 1 + node.value as usize
+                    } else {
+                        from + 1
+                    });
+                    while let Some(at) = stack.pop() {
+                        let node = tree[at];
+                        if node.is_leaf() {
+                            let other = leaf_to_cell[node.value as usize] as usize;
+                            if other > c {
+                                let (olo, ohi) = (lo_of(other), hi_of(other));
+                                let area = (0..d)
+                                    .filter(|&b| b != a)
+                                    .map(|b| hi[b].min(ohi[b]) - lo[b].max(olo[b]))
+                                    .product::<f64>();
+                                let (below, above) = if upper { (c, other) } else { (other, c) };
+                                out.push(Facet::interior(below, above, a, plane, area));
+                            }
+                            continue;
+                        }
+                        let (left, right) = (at + 1, at + 1 + node.value as usize);
+                        let (f, t) = self.plane(node.plane as usize);
+                        if f == a {
+                            let above = if upper { t <= v } else { t < v };
+                            stack.push(if above { right } else { left });
+                        } else if hi[f] <= t {
+                            stack.push(left);
+                        } else if lo[f] >= t {
+                            stack.push(right);
+                        } else {
+                            stack.push(right);
+                            stack.push(left);
+                        }
+                    }
+                }
+            }
+            out.sort_unstable_by_key(|f| (f.cells[1] as u64, f.plane));
+            Ok(out)
+        };
+        let per: Vec<SmallVec<[Facet; 8]>> = (0..n).into_par_iter().map(per_cell).collect::<Result<_>>()?;
+        let mut all = Vec::with_capacity(per.iter().map(SmallVec::len).sum());
+        for f in per {
+            all.extend(f);
+        }
         Ok(all)
     }
 }
@@ -727,77 +810,6 @@ fn set_bit_range(words: &mut [u64], a: usize, b: usize) {
         words[w] |= mask;
         j = (w + 1) * 64;
     }
-}
-
-/// Pairs of a cell below (`us`, upper face on the plane) and a cell above (`ls`) whose faces overlap
-/// with positive (d−1)-volume, with that volume. A sweep along one other axis (`b`): each pair is
-/// found when the later of its two faces (by lower end on `b`) starts.
-fn face_pairs<'a>(
-    us: &[u32],
-    ls: &[u32],
-    a: usize,
-    d: usize,
-    lo_of: &impl Fn(usize) -> &'a [f64],
-    hi_of: &impl Fn(usize) -> &'a [f64],
-) -> Vec<(u32, u32, f64)> {
-    let overlap = |u: u32, l: u32| -> Option<f64> {
-        let (ul, uh, ll, lh) = (
-            lo_of(u as usize),
-            hi_of(u as usize),
-            lo_of(l as usize),
-            hi_of(l as usize),
-        );
-        let mut area = 1.0;
-        for c in (0..d).filter(|&c| c != a) {
-            let (x, y) = (ul[c].max(ll[c]), uh[c].min(lh[c]));
-            if y <= x {
-                return None;
-            }
-            area *= y - x;
-        }
-        Some(area)
-    };
-    let mut out = Vec::new();
-    if d == 1 {
-        for &u in us {
-            for &l in ls {
-                out.extend(overlap(u, l).map(|area| (u, l, area)));
-            }
-        }
-        return out;
-    }
-    let b = if a == 0 { 1 } else { 0 };
-    let key = |c: u32| lo_of(c as usize)[b];
-    let mut us = us.to_vec();
-    let mut ls = ls.to_vec();
-    us.sort_unstable_by(|&x, &y| key(x).total_cmp(&key(y)).then(x.cmp(&y)));
-    ls.sort_unstable_by(|&x, &y| key(x).total_cmp(&key(y)).then(x.cmp(&y)));
-    let mut active_u: Vec<u32> = Vec::new();
-    let mut active_l: Vec<u32> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < us.len() || j < ls.len() {
-        let take_u = j == ls.len() || (i < us.len() && key(us[i]) <= key(ls[j]));
-        if take_u {
-            let u = us[i];
-            let s = key(u);
-            active_l.retain(|&l| hi_of(l as usize)[b] > s);
-            for &l in &active_l {
-                out.extend(overlap(u, l).map(|area| (u, l, area)));
-            }
-            active_u.push(u);
-            i += 1;
-        } else {
-            let l = ls[j];
-            let s = key(l);
-            active_u.retain(|&u| hi_of(u as usize)[b] > s);
-            for &u in &active_u {
-                out.extend(overlap(u, l).map(|area| (u, l, area)));
-            }
-            active_l.push(l);
-            j += 1;
-        }
-    }
-    out
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -834,11 +846,28 @@ impl Facet {
 }
 
 /// A box on its way down: `bounds` = lo then hi, the node of every tree, the trees at a crossing node.
-#[derive(Clone, Debug)]
+#[derive(Debug, Default)]
 struct State {
     bounds: Vec<f64>,
     at: Vec<u32>,
     active: Vec<u32>,
+}
+
+impl Clone for State {
+    fn clone(&self) -> Self {
+        Self {
+            bounds: self.bounds.clone(),
+            at: self.at.clone(),
+            active: self.active.clone(),
+        }
+    }
+
+    /// Reuses the buffers of `self`.
+    fn clone_from(&mut self, other: &Self) {
+        self.bounds.clone_from(&other.bounds);
+        self.at.clone_from(&other.at);
+        self.active.clone_from(&other.active);
+    }
 }
 
 /// Cells of a subtree in preorder: the locate nodes (leaf values local to the chunk), the boxes
@@ -867,7 +896,8 @@ impl Ctx<'_> {
             return Ok(vec![chunk]);
         }
         let j = self.forest.choose(&s).expect("active trees");
-        let (left, right, plane) = self.forest.split(s, j);
+        let (mut left, mut right) = (State::default(), s);
+        let plane = self.forest.split(&mut right, j, &mut left);
         let (a, b) = rayon::join(|| self.run(left, depth + 1), || self.run(right, depth + 1));
         let (a, b) = (a?, b?);
         let left_nodes: usize = a.iter().map(|c| c.nodes.len()).sum();
@@ -888,6 +918,7 @@ impl Ctx<'_> {
         }
         let forest = self.forest;
         let mut stack = vec![Task::Visit(root)];
+        let mut spare: Vec<State> = Vec::new(); // finished states, their buffers reused
         while let Some(task) = stack.pop() {
             match task {
                 Task::Patch(i) => out.nodes[i].value = (out.nodes.len() - i - 1) as u32,
@@ -906,9 +937,12 @@ impl Ctx<'_> {
                         });
                         out.boxes.extend_from_slice(&s.bounds);
                         out.leaves.extend_from_slice(&s.at);
+                        spare.push(s);
                     }
                     Some(j) => {
-                        let (left, right, plane) = forest.split(s, j);
+                        let mut right = s;
+                        let mut left = spare.pop().unwrap_or_default();
+                        let plane = forest.split(&mut right, j, &mut left);
                         out.nodes.push(Node { plane, value: 0 });
                         stack.push(Task::Visit(right));
                         stack.push(Task::Patch(out.nodes.len() - 1));

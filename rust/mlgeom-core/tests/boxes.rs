@@ -180,6 +180,17 @@ fn check(p: &Partition, forest: &Forest) {
     // Facets come sorted by (first cell, second cell with the box last, plane), no duplicates.
     let key = |f: usize| (p.facet_cells[f][0], p.facet_cells[f][1] as u64, p.facet_planes[f]);
     assert!((1..p.facet_cells.len()).all(|f| key(f - 1) < key(f)));
+    // Global vertex ids: equal coordinates, equal id.
+    assert_eq!(p.vertex_ids.len(), p.vertices.len() / d);
+    let mut by_point: std::collections::HashMap<Vec<u64>, usize> = std::collections::HashMap::new();
+    for (row, &id) in p.vertex_ids.iter().enumerate() {
+        let key: Vec<u64> = p.vertices[row * d..(row + 1) * d].iter().map(|v| v.to_bits()).collect();
+        assert_eq!(*by_point.entry(key).or_insert(id), id);
+    }
+    assert_eq!(by_point.len(), p.n_global_vertices);
+    let mut ids: Vec<usize> = by_point.values().copied().collect();
+    ids.sort_unstable();
+    assert!(ids.iter().enumerate().all(|(k, &id)| k == id));
     // Distinct leaf tuples.
     let mut tuples: Vec<Vec<usize>> = (0..n).map(|c| cell_leaves(p, c)).collect();
     tuples.sort();
