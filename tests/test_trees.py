@@ -369,6 +369,27 @@ def test_one_dimension_multi_output_and_string_classes():
         _assert_predictions(model, part.predict(Z), Z)
 
 
+def test_vertices_option_and_high_dimensions():
+    model, X = _fit(RandomForestRegressor(n_estimators=3, max_depth=4, random_state=0), d=2)
+    box = mg.Box.from_data(X)
+    with_vertices = mg.partition_tree(model, box)
+    assert with_vertices.n_vertices > 0 and len(with_vertices.vertices(0)) == 4
+    # Corners shared by cells have one global id: the corners of the box are 4 distinct vertices.
+    assert with_vertices.n_vertices <= 4 * with_vertices.n_cells
+    without = mg.partition_tree(model, box, vertices=False)
+    assert without.n_vertices == 0 and len(without.vertices(0)) == 0
+    np.testing.assert_array_equal(without.volumes, with_vertices.volumes)
+    # 12 features: no corners by default (2**12 per cell), everything else as usual.
+    model, X = _fit(ExtraTreesRegressor(n_estimators=2, max_depth=4, random_state=0), d=12)
+    part = mg.partition_tree(model, mg.Box.from_data(X))
+    assert part.n_vertices == 0
+    _check_geometry(part)
+    Z = _random_points(part.box, 500, np.random.default_rng(0))
+    _assert_predictions(model, part.predict(Z), Z)
+    with pytest.raises(mg.InvalidInputError):
+        mg.partition_tree(model, part.box, vertices="yes")
+
+
 def test_thread_count_does_not_change_the_result():
     model, X = _fit(ExtraTreesRegressor(n_estimators=8, max_depth=7, random_state=0), d=2, n=400)
     box = mg.Box.from_data(X)

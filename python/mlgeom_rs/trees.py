@@ -84,6 +84,7 @@ def partition_tree(
     n_threads: int | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = False,
+    vertices: bool | None = None,
     check: bool = True,
 ) -> TreePartition:
     """Cut ``box`` into the cells of a fitted scikit-learn decision tree or forest.
@@ -107,6 +108,9 @@ def partition_tree(
     ridges : bool, default False
         Accepted for :func:`mlgeom_rs.partition`; box partitions have no ridge table (all dihedral
         angles of a box are π/2, and the cells are not face to face).
+    vertices : bool, optional
+        Keep the ``2**d`` corners of every cell (:meth:`~mlgeom_rs.Partition.vertices`, global vertex
+        ids). Default: only for d <= 10 (a 64-feature model's cells have 2**64 corners).
     check : bool, default True
         Compare the per-cell predictions (from the leaf values) with ``model.predict`` at the cells'
         interior points, and raise :class:`NumericalError` on a disagreement (classes may differ only
@@ -150,6 +154,8 @@ def partition_tree(
         raise InvalidInputError(f"check must be True or False; got {check!r}")
     if not isinstance(ridges, bool | np.bool_):
         raise InvalidInputError(f"ridges must be True or False; got {ridges!r}")
+    if vertices is not None and not isinstance(vertices, bool | np.bool_):
+        raise InvalidInputError(f"vertices must be True, False or None; got {vertices!r}")
     estimators = _estimators(model)
     d = int(model.n_features_in_)
     box = _as_box(box, d)
@@ -168,8 +174,19 @@ def partition_tree(
         adjusted = raw.copy()
         adjusted[internal] = _float32_thresholds(raw[internal])
         thresholds.append(np.ascontiguousarray(adjusted))
-    native = _core.partition_forest(lefts, rights, features, thresholds, box.lo, box.hi, n_threads=threads,
-                                    max_cells=limit)
+    if vertices and d > 30:
+        raise InvalidInputError(f"vertices=True asks for 2**{d} corners per cell; pass vertices=False or None")
+    native = _core.partition_forest(
+        lefts,
+        rights,
+        features,
+        thresholds,
+        box.lo,
+        box.hi,
+        n_threads=threads,
+        max_cells=limit,
+        vertices=None if vertices is None else bool(vertices),
+    )
     # Plane k is the split of its first carrier node.
     node_offsets = np.concatenate([[0], np.cumsum([len(x) for x in lefts])]).astype(np.int64)
     all_features = np.concatenate(features)
