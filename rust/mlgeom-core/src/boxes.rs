@@ -45,7 +45,8 @@
 //!   dihedral angles of a box are π/2 anyway.
 //! * **Locate** walks the cuts actually made; a point on a cut goes to the side `x <= t`, exactly as
 //!   the trees do, so `locate(x)` is the cell of the trees' own leaves at `x` for every `x` in the
-//!   box.
+//!   box, except on a box face that is itself a split: the trees' leaf beyond it has no volume in
+//!   the box, and `locate` gives the cell inside.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
