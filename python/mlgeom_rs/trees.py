@@ -148,7 +148,11 @@ def partition_tree(
       ``facets.class_members``) list the global indices of all nodes splitting at a facet's plane, and
       ``facets.hyperplane_class`` is the plane index.
     * Facet normals are ``±e_axis``; a point on a split belongs to the cell on its ``x <= t`` side,
-      as in the trees, so :meth:`~ModelPartition.predict` reproduces ``model.predict`` exactly.
+      as in the trees, so :meth:`~ModelPartition.predict` reproduces ``model.predict`` exactly (except
+      on a box face that is itself a split: the model's leaf beyond it has no volume in the box).
+    * Per-cell data in the native payload: the cell's box ``lo`` (d), ``hi`` (d), then its leaf in
+      every tree (:attr:`TreePartition.cell_lo`, :attr:`~TreePartition.cell_hi`,
+      :attr:`~TreePartition.leaf_ids`). Ridges are not computed.
     """
     if not isinstance(check, bool | np.bool_):
         raise InvalidInputError(f"check must be True or False; got {check!r}")
