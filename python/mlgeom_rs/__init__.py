@@ -10,7 +10,9 @@ Box(0, 1, dim=2))``.
 
 Public API: :class:`Box`, :func:`partition_hyperplanes`, :class:`Partition`,
 :class:`FacetTable`, :class:`RidgeTable`, :func:`partition_relu` (:class:`ReluPartition`),
-:func:`partition` for trained models (numpy, torch, scikit-learn; :class:`ModelPartition`), and
+:func:`partition` for trained models (numpy, torch, scikit-learn; :class:`ModelPartition`),
+pictures (``Partition.plot``, ``Partition.plot3d``, :func:`plot_slice`, :func:`slice_partition`;
+matplotlib, optional), and
 the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooManyCellsError`,
 :class:`NumericalError`, :class:`UnsupportedModelError`.
 """
@@ -36,6 +38,7 @@ from .datacells import DataCells, data_cells
 # `from mlgeom_rs.partition import ...` still finds the module.
 from .models import LinearModelPartition, ModelPartition, ReluModelPartition, partition
 from .partition import Partition, partition_hyperplanes
+from .plot import plot_slice, slice_partition
 from .relu import AffineMaps, ReluPartition, partition_relu
 from .tables import FacetTable, RidgeTable
 from .trees import TreePartition, partition_tree
@@ -66,4 +69,6 @@ __all__ = [
     "partition_hyperplanes",
     "partition_relu",
     "partition_tree",
+    "plot_slice",
+    "slice_partition",
 ]

@@ -440,6 +440,24 @@ class Partition:
         )
         return graph
 
+    # -- pictures (mlgeom_rs.plot; matplotlib is imported there, lazily) -------------------
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw a 1-D or 2-D partition as filled polygons from the exact vertices; returns the Axes.
+
+        Keywords: ``color_by`` ('label', 'volume', 'prediction' or an array), ``show_facets``,
+        ``data``, ``labels``, ``cmap``, ``colorbar``, ...; see :func:`mlgeom_rs.plot.plot`.
+        """
+        from .plot import plot
+
+        return plot(self, ax, **kwargs)
+
+    def plot3d(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw a 3-D partition (every cell's faces); see :func:`mlgeom_rs.plot.plot3d`."""
+        from .plot import plot3d
+
+        return plot3d(self, ax, **kwargs)
+
     # -- text ------------------------------------------------------------------------------
 
     def summary(self, max_rows: int = 10) -> str:
