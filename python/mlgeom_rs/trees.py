@@ -15,7 +15,6 @@ by less than one float32 rounding step (:attr:`TreePartition.planes` holds the v
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -205,26 +204,23 @@ def partition_tree(
     part._plane_features = _readonly(plane_features)
     part._plane_thresholds = _readonly(plane_thresholds)
     part._n_trees = len(trees)
+    part._forest = (lefts, rights, features, thresholds, vertices)  # the inputs, for pickling (mlgeom_rs._pickling)
 
     classifier = hasattr(model, "classes_")
-    by_tree = np.ascontiguousarray(part._payload[:, 2 * d :].T, dtype=np.intp)  # (n_trees, n_cells)
-
-    def leaves(t: int) -> npt.NDArray[np.intp]:
-        return by_tree[t]
-
+    leaf_ids = part.leaf_ids
     n_outputs = int(getattr(model, "n_outputs_", 1))
     proba: list[npt.NDArray[np.float64]] | None = None
     if classifier:
         n_classes = np.atleast_1d(model.n_classes_).astype(np.int64)
         classes = [np.asarray(model.classes_)] if n_outputs == 1 else [np.asarray(c) for c in model.classes_]
-        proba = _class_probabilities(trees, leaves, n_classes)
+        proba = _class_probabilities(trees, leaf_ids, node_offsets, n_classes)
         # A single tree predicts by the argmax of its raw leaf values, a forest by that of the mean.
         scores = proba if len(estimators) > 1 or not hasattr(model, "tree_") else [
-            np.asarray(trees[0].value, dtype=np.float64)[leaves(0), k, : int(kk)] for k, kk in enumerate(n_classes)
+            np.asarray(trees[0].value, dtype=np.float64)[leaf_ids[:, 0], k, : int(kk)] for k, kk in enumerate(n_classes)
         ]
         preds = np.stack([classes[k].take(np.argmax(scores[k], axis=1)) for k in range(n_outputs)], axis=1)
     else:
-        values = _regression_values(trees, leaves, n_outputs)
+        values = _regression_values(trees, leaf_ids, node_offsets, n_outputs)
         preds = values
     if n_outputs == 1:
         preds = preds[:, 0]
@@ -248,24 +244,44 @@ def _type_name(model: object) -> str:
     return f"{module}.{klass.__qualname__}" if module and module != "builtins" else klass.__qualname__
 
 
+def _tree_sums(
+    table: npt.NDArray[np.float64], leaf_ids: npt.NDArray[np.int64], node_offsets: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """``sum_t table[node_offsets[t] + leaf_ids[:, t]]`` per cell, (n_cells, k), added tree after tree
+    (as scikit-learn accumulates, so the rounding is the same): a running sum along the tree axis, in
+    blocks of cells to bound the memory."""
+    n, n_trees = leaf_ids.shape
+    out = np.empty((n, table.shape[1]), dtype=np.float64)
+    columns = [np.ascontiguousarray(table[:, j]) for j in range(table.shape[1])]
+    block = max(1, (1 << 22) // max(1, n_trees))
+    for start in range(0, n, block):
+        rows = slice(start, start + block)
+        nodes = leaf_ids[rows] + node_offsets[:-1]  # (block, n_trees) global node ids
+        for j, column in enumerate(columns):
+            out[rows, j] = np.cumsum(np.take(column, nodes), axis=1)[:, -1]
+    return out
+
+
 def _class_probabilities(
-    trees: list[Any], leaves: Callable[[int], npt.NDArray[np.intp]], n_classes: npt.NDArray[np.int64]
+    trees: list[Any],
+    leaf_ids: npt.NDArray[np.int64],
+    node_offsets: npt.NDArray[np.int64],
+    n_classes: npt.NDArray[np.int64],
 ) -> list[npt.NDArray[np.float64]]:
     """Per output, the class probabilities per cell as scikit-learn computes them: a tree's leaf value
     (normalised where it holds counts, as older scikit-learn did), summed over the trees in order and
-    divided by their number. ``leaves(t)`` is tree t's leaf on every cell."""
+    divided by their number."""
     out: list[npt.NDArray[np.float64]] = []
     for k, kk in enumerate(n_classes):
-        total: npt.NDArray[np.float64] | None = None
-        for t, tree in enumerate(trees):
+        tables = []
+        for tree in trees:
             table = np.asarray(tree.value, dtype=np.float64)[:, k, : int(kk)]
             sums = table.sum(axis=1)
             is_leaf = np.asarray(tree.children_left) < 0
             if not np.allclose(sums[is_leaf & (sums > 0)], 1.0, rtol=0, atol=1e-9):  # counts: normalise
                 table = table / np.where(sums == 0.0, 1.0, sums)[:, None]
-            p = table[leaves(t)]
-            total = p if total is None else total + p
-        assert total is not None
+            tables.append(table)
+        total = _tree_sums(np.concatenate(tables), leaf_ids, node_offsets)
         if len(trees) > 1:
             total /= len(trees)
         out.append(total)
@@ -273,14 +289,11 @@ def _class_probabilities(
 
 
 def _regression_values(
-    trees: list[Any], leaves: Callable[[int], npt.NDArray[np.intp]], n_outputs: int
+    trees: list[Any], leaf_ids: npt.NDArray[np.int64], node_offsets: npt.NDArray[np.int64], n_outputs: int
 ) -> npt.NDArray[np.float64]:
     """The mean over the trees (summed in order, as scikit-learn does) of their leaf values, (n_cells, n_outputs)."""
-    total: npt.NDArray[np.float64] | None = None
-    for t, tree in enumerate(trees):
-        v = np.asarray(tree.value, dtype=np.float64)[:, :n_outputs, 0][leaves(t)]
-        total = v if total is None else total + v
-    assert total is not None
+    table = np.concatenate([np.asarray(tree.value, dtype=np.float64)[:, :n_outputs, 0] for tree in trees])
+    total = _tree_sums(table, leaf_ids, node_offsets)
     if len(trees) > 1:
         total /= len(trees)
     return total
