@@ -364,7 +364,8 @@ impl Forest {
         if with_vertices && d > 30 {
             return invalid(format!("a {d}-dimensional box has too many corners to list"));
         }
-        let max_cells = opts.max_cells.min(u32::MAX as usize - 1);
+        // Leaf ordinals and subtree sizes of the tree of cuts (2 n - 1 nodes) are u32.
+        let max_cells = opts.max_cells.min((u32::MAX / 2) as usize);
         let ctx = Ctx {
             forest: self,
             max_cells,
