@@ -458,6 +458,27 @@ class Partition:
 
         return plot3d(self, ax, **kwargs)
 
+    # -- export and pickling (mlgeom_rs.export, mlgeom_rs._pickling) -------------------------
+
+    def to_arrow(self, table: Literal["cells", "facets", "ridges"] = "cells") -> Any:
+        """The cells (label, volume, centroid, prediction), facets or ridges as a ``pyarrow.Table``;
+        see :func:`mlgeom_rs.export.to_arrow`."""
+        from .export import to_arrow
+
+        return to_arrow(self, table)
+
+    def to_parquet(self, path: Any, table: Literal["cells", "facets", "ridges"] = "cells", **kwargs: Any) -> None:
+        """Write :meth:`to_arrow` of ``table`` to a Parquet file; see :func:`mlgeom_rs.export.to_parquet`."""
+        from .export import to_parquet
+
+        to_parquet(self, path, table, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by the inputs: unpickling re-runs the (deterministic) partition, see ``mlgeom_rs._pickling``."""
+        from ._pickling import reduce_partition
+
+        return reduce_partition(self)
+
     # -- text ------------------------------------------------------------------------------
 
     def summary(self, max_rows: int = 10) -> str:
