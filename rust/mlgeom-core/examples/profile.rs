@@ -13,12 +13,20 @@ fn main() {
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let kind = args.first().map_or("arrangement", String::as_str);
+    // Lean mode (MLGEOM_LEAN=1): no ridges and no per-cell vertices, as for huge partitions.
+    let lean = std::env::var("MLGEOM_LEAN").is_ok_and(|v| v == "1");
+    let refine = mlgeom_core::RefineOptions {
+        ridges: !lean,
+        vertices: !lean,
+        max_cells: 50_000_000,
+        ..Default::default()
+    };
     let t = std::time::Instant::now();
     let p = if kind == "relu" {
         let (d, width, depth) = (num(1, 3), num(2, 32), num(3, 2));
         let opts = PartitionOptions {
             n_threads: args.get(4).map(|a| a.parse().expect("integer")),
-            ..Default::default()
+            refine,
         };
         let mut n_in = d;
         let mut hidden = Vec::new();
@@ -38,7 +46,7 @@ fn main() {
         let (m, d) = (num(1, 60), num(2, 3));
         let opts = PartitionOptions {
             n_threads: args.get(3).map(|a| a.parse().expect("integer")),
-            ..Default::default()
+            refine,
         };
         let mut w = Vec::new();
         let mut c = Vec::new();

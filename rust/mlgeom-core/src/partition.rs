@@ -161,81 +161,91 @@ impl Partition {
         buf.vertex_keys = Vec::new();
         let (vertex_ids, n_global_vertices) = group_keys(vertex_keys);
 
-        // Facets: local facets with equal keys are the two sides of one facet of the partition.
+        // Facets: local facets with equal keys are the two sides of one facet of the partition. Pair
+        // them by key, then lay the facets out in their final order; the geometry is read from the
+        // lower-numbered cell's side (its outward normal points to the other cell).
         let box_faces = 2 * d as u32;
-        let mut local: Vec<(u128, u32, u32)> = Vec::with_capacity(buf.facet_keys.len()); // (key, cell, local index)
+        let n_local = buf.facet_keys.len();
+        let mut local: Vec<(u128, u32, u32)> = Vec::with_capacity(n_local); // (key, cell, local index)
         for (cell, &leaf) in order.iter().enumerate() {
             for f in buf.facet_start[leaf]..buf.facet_start[leaf + 1] {
                 local.push((buf.facet_keys[f], cell as u32, f as u32));
             }
         }
+        buf.facet_keys = Vec::new();
         local.par_sort_unstable();
-        let mut facet_cells = Vec::new();
-        let mut facet_areas = Vec::new();
-        let mut facet_normals = Vec::new();
-        let mut facet_centroids = Vec::new();
-        let mut facet_planes = Vec::new();
-        let mut global_of_local = vec![usize::MAX; buf.facet_areas.len()];
+        const NONE: u32 = u32::MAX;
+        // (first cell, second cell or NONE, plane, first side's local facet, second side's or NONE)
+        let mut pairs: Vec<(u32, u32, u32, u32, u32)> = Vec::with_capacity(n_local / 2 + n_local / 8);
         let mut max_facet_area_mismatch: f64 = 0.0;
         let mut k = 0;
         while k < local.len() {
             let (key, cell, f) = local[k];
-            let f = f as usize;
-            let plane = buf.facet_planes[f];
-            let partner = local.get(k + 1).filter(|next| next.0 == key).copied();
-            let other = match partner {
-                Some(_) if plane < box_faces => None,
-                Some((_, other_cell, g)) => {
-                    let g = g as usize;
-                    let (a, b) = (buf.facet_areas[f], buf.facet_areas[g]);
+            let plane = buf.facet_planes[f as usize];
+            let partner = local
+                .get(k + 1)
+                .filter(|next| next.0 == key && plane >= box_faces)
+                .copied();
+            match partner {
+                Some((_, other, g)) => {
+                    if local.get(k + 2).is_some_and(|next| next.0 == key) {
+                        return Err(GeomError::Numerical(format!(
+                            "more than two cells share a facet of cell {cell}; the input is too close to \
+                             degenerate for the tolerance (rescale or perturb it)"
+                        )));
+                    }
+                    let (a, b) = (buf.facet_areas[f as usize], buf.facet_areas[g as usize]);
                     max_facet_area_mismatch =
                         max_facet_area_mismatch.max((a - b).abs() / a.max(b).max(f64::MIN_POSITIVE));
-                    global_of_local[g] = facet_cells.len();
-                    Some(other_cell)
+                    pairs.push((
+                        cell.min(other),
+                        cell.max(other),
+                        plane,
+                        if cell < other { f } else { g },
+                        if cell < other { g } else { f },
+                    ));
+                    k += 2;
                 }
-                None => None,
-            };
-            if other.is_none() && plane >= box_faces {
-                return Err(GeomError::Numerical(format!(
-                    "cell {cell} has a facet on plane {} with no cell behind it; the input is too close to \
-                     degenerate for the tolerance (rescale or perturb it)",
-                    plane - box_faces
-                )));
+                None if plane >= box_faces => {
+                    return Err(GeomError::Numerical(format!(
+                        "cell {cell} has a facet on plane {} with no cell behind it; the input is too close to \
+                         degenerate for the tolerance (rescale or perturb it)",
+                        plane - box_faces
+                    )));
+                }
+                None => {
+                    pairs.push((cell, NONE, plane, f, NONE));
+                    k += 1;
+                }
             }
-            if local.get(k + 2).is_some_and(|next| next.0 == key) && other.is_some() {
-                return Err(GeomError::Numerical(format!(
-                    "more than two cells share a facet of cell {cell}; the input is too close to degenerate \
-                     for the tolerance (rescale or perturb it)"
-                )));
+        }
+        drop(local);
+        // Deterministic order: by (first cell, second cell with the box last, plane).
+        pairs.par_sort_unstable();
+        let n_facets = pairs.len();
+        let mut global_of_local = vec![usize::MAX; n_local];
+        let mut facet_cells = Vec::with_capacity(n_facets);
+        let mut facet_areas = Vec::with_capacity(n_facets);
+        let mut facet_normals = Vec::with_capacity(n_facets * d);
+        let mut facet_centroids = Vec::with_capacity(n_facets * d);
+        let mut facet_planes = Vec::with_capacity(n_facets);
+        for (id, &(a, b, plane, f, g)) in pairs.iter().enumerate() {
+            let f = f as usize;
+            global_of_local[f] = id;
+            if g != NONE {
+                global_of_local[g as usize] = id;
             }
-            global_of_local[f] = facet_cells.len();
-            facet_cells.push([i64::from(cell), other.map_or(NO_CELL, i64::from)]);
+            facet_cells.push([i64::from(a), if b == NONE { NO_CELL } else { i64::from(b) }]);
             facet_areas.push(buf.facet_areas[f]);
             facet_normals.extend_from_slice(&buf.facet_normals[f * d..(f + 1) * d]);
             facet_centroids.extend_from_slice(&buf.facet_centroids[f * d..(f + 1) * d]);
             facet_planes.push(plane);
-            k += if other.is_some() { 2 } else { 1 };
         }
-        drop(local);
-        // Deterministic facet order: by (first cell, second cell with the box last, plane).
-        let mut facet_order: Vec<usize> = (0..facet_cells.len()).collect();
-        facet_order.par_sort_unstable_by_key(|&i| (facet_cells[i][0], facet_cells[i][1] as u64, facet_planes[i]));
-        let mut rank = vec![0usize; facet_order.len()];
-        for (r, &i) in facet_order.iter().enumerate() {
-            rank[i] = r;
-        }
-        let facet_cells: Vec<[i64; 2]> = facet_order.iter().map(|&i| facet_cells[i]).collect();
-        let facet_areas: Vec<f64> = facet_order.iter().map(|&i| facet_areas[i]).collect();
-        let rows = |src: &[f64]| -> Vec<f64> {
-            facet_order
-                .iter()
-                .flat_map(|&i| src[i * d..(i + 1) * d].iter().copied())
-                .collect()
-        };
-        let facet_normals = rows(&facet_normals);
-        let facet_centroids = rows(&facet_centroids);
-        let facet_planes: Vec<u32> = facet_order.iter().map(|&i| facet_planes[i]).collect();
-        global_of_local.iter_mut().for_each(|g| *g = rank[*g]);
+        drop(pairs);
+        buf.facet_areas = Vec::new();
+        buf.facet_normals = Vec::new();
+        buf.facet_centroids = Vec::new();
+        buf.facet_planes = Vec::new();
 
         // Ridges, with global facet ids and ids of the global (d−2)-faces.
         let n_ridges = buf.ridge_angles.len();
