@@ -4,6 +4,7 @@ Users import from :mod:`mlgeom_rs`; this module is private. Every array argument
 already be C-contiguous float64 (the Python layer coerces and validates first).
 """
 
+from collections.abc import Callable
 from typing import final
 
 import numpy as np
@@ -34,6 +35,7 @@ def partition_hyperplanes(
     max_cells: int = 10_000_000,
     ridges: bool = True,
     vertices: bool = True,
+    progress: Callable[[int], object] | None = None,
 ) -> NativePartition:
     """Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0.
 
@@ -52,6 +54,7 @@ def partition_relu(
     max_cells: int = 10_000_000,
     ridges: bool = True,
     vertices: bool = True,
+    progress: Callable[[int], object] | None = None,
 ) -> NativePartition:
     """Partition the box into the activation regions of a ReLU network (layers in torch layout)."""
 

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._format import format_table
+from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError
@@ -65,6 +66,7 @@ def partition_hyperplanes(
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = True,
     vertices: bool = True,
+    progress: ProgressArg = None,
 ) -> Partition:
     """Cut ``box`` into the cells of the arrangement of hyperplanes ``W @ x + c = 0``.
 
@@ -95,6 +97,11 @@ def partition_hyperplanes(
     vertices : bool, default True
         Keep every cell's vertices (:meth:`Partition.vertices`, global vertex ids for the nerve);
         skip them to save memory on very large partitions.
+    progress : bool or callable, optional
+        Report finished cells while the core works: ``True`` a progress bar on stderr (tqdm when
+        installed), ``False`` nothing, a callable is called as ``progress(n_cells_done)`` about every
+        50 ms. Default: a bar only when stderr is a terminal and the work lasts over a second.
+        Ctrl-C (``KeyboardInterrupt``) stops the work within about 50 ms in any case.
 
     Returns
     -------
@@ -151,9 +158,18 @@ def partition_hyperplanes(
     limit = positive_int(max_cells, "max_cells")
     if not isinstance(ridges, bool | np.bool_):
         raise InvalidInputError(f"ridges must be True or False; got {ridges!r}")
-    native = _core.partition_hyperplanes(
-        W_arr, c_arr, box.lo, box.hi, n_threads=threads, max_cells=limit, ridges=bool(ridges), vertices=bool(vertices)
-    )
+    with progress_callback(progress) as report:
+        native = _core.partition_hyperplanes(
+            W_arr,
+            c_arr,
+            box.lo,
+            box.hi,
+            n_threads=threads,
+            max_cells=limit,
+            ridges=bool(ridges),
+            vertices=bool(vertices),
+            progress=report,
+        )
     # Copies: W_arr/c_arr may be the caller's own arrays, which must stay writable.
     return Partition(native, box, _readonly(W_arr.copy()), _readonly(c_arr.copy()))
 

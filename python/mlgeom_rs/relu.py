@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError
@@ -65,6 +66,7 @@ def partition_relu(
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = True,
     vertices: bool = True,
+    progress: ProgressArg = None,
 ) -> ReluPartition:
     """Cut ``box`` into the activation regions of a fully connected ReLU network, exactly.
 
@@ -77,8 +79,8 @@ def partition_relu(
         ReLU layer (the "output" is then the last hidden layer's activation).
     box : Box or (lo, hi)
         The input domain.
-    n_threads, max_cells, ridges, vertices
-        As in :func:`partition_hyperplanes`.
+    n_threads, max_cells, ridges, vertices, progress
+        As in :func:`partition_hyperplanes` (Ctrl-C stops the work; ``progress`` reports cells done).
 
     Returns
     -------
@@ -92,17 +94,20 @@ def partition_relu(
     box = _as_box(box, d)
     if box.dim != d:
         raise InvalidInputError(f"the first layer takes {d} inputs but the box is {box.dim}-dimensional")
-    native = _core.partition_relu(
-        ws,
-        bs,
-        box.lo,
-        box.hi,
-        output_layer=bool(output_layer),
-        n_threads=resolve_n_threads(n_threads),
-        max_cells=positive_int(max_cells, "max_cells"),
-        ridges=bool(ridges),
-        vertices=bool(vertices),
-    )
+    threads, limit = resolve_n_threads(n_threads), positive_int(max_cells, "max_cells")
+    with progress_callback(progress) as report:
+        native = _core.partition_relu(
+            ws,
+            bs,
+            box.lo,
+            box.hi,
+            output_layer=bool(output_layer),
+            n_threads=threads,
+            max_cells=limit,
+            ridges=bool(ridges),
+            vertices=bool(vertices),
+            progress=report,
+        )
     hidden = ws[:-1] if output_layer else ws
     return ReluPartition(native, box, [w.shape[0] for w in hidden], ws, bs, output_layer=bool(output_layer))
 

@@ -1,16 +1,89 @@
 //! `partition_hyperplanes` and the `NativePartition` handle: numpy in, numpy out, GIL released.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use mlgeom_core::{Dense, Partition, PartitionOptions, RefineOptions, ReluNet};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-use crate::errors::{catch_panic, raise};
+use crate::errors::{PyGeomError, catch_panic, raise};
+
+/// How often the waiting caller looks for Ctrl-C and reports progress.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` on a worker thread with the GIL released, while the calling thread polls every
+/// [`POLL`]: it re-attaches to run `py.check_signals()` (Ctrl-C raises `KeyboardInterrupt` there,
+/// which sets the cancel flag the core checks between splits) and to call `progress(n)` with the
+/// number of finished cells (an exception in the callback also cancels the work and is re-raised).
+/// `progress` is called once more with the final count when the work succeeded.
+fn run_interruptible<T: Send>(
+    py: Python<'_>,
+    progress: Option<Py<PyAny>>,
+    work: impl FnOnce(&AtomicBool, &AtomicUsize) -> Result<T, PyGeomError> + Send,
+) -> PyResult<T> {
+    let cancel = AtomicBool::new(false);
+    let done = AtomicUsize::new(0);
+    let mut pending: Option<PyErr> = None;
+    let outcome = py.detach(|| {
+        std::thread::scope(|scope| {
+            let (finished, wait) = mpsc::channel::<()>();
+            let (cancel, done) = (&cancel, &done);
+            let worker = scope.spawn(move || {
+                let result = work(cancel, done);
+                let _ = finished.send(());
+                result
+            });
+            let mut last = usize::MAX;
+            while let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(POLL) {
+                if pending.is_some() {
+                    continue;
+                }
+                Python::attach(|py| {
+                    let mut outcome = py.check_signals();
+                    if let (Ok(()), Some(callback)) = (&outcome, &progress) {
+                        let n = done.load(Ordering::Relaxed);
+                        if n != last {
+                            last = n;
+                            outcome = callback.call1(py, (n,)).map(drop);
+                        }
+                    }
+                    if let Err(err) = outcome {
+                        cancel.store(true, Ordering::Relaxed);
+                        pending = Some(err);
+                    }
+                });
+            }
+            worker.join()
+        })
+    });
+    if let Some(err) = pending {
+        return Err(err);
+    }
+    let result = match outcome {
+        Ok(result) => result.map_err(PyErr::from)?,
+        Err(_) => {
+            return Err(raise(
+                "NumericalError",
+                "internal error: the worker thread of the Rust core panicked".to_string(),
+            ));
+        }
+    };
+    if let Some(callback) = &progress {
+        callback.call1(py, (done.load(Ordering::Relaxed),))?;
+    }
+    Ok(result)
+}
 
 /// Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0 (see `mlgeom_rs.partition_hyperplanes`).
+///
+/// Ctrl-C stops the work (`KeyboardInterrupt`); `progress`, if given, is called as `progress(n)` with
+/// the number of finished cells about every 50 ms, and once at the end.
 #[pyfunction]
-#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true))]
+#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn partition_hyperplanes(
     py: Python<'_>,
     normals: PyReadonlyArray2<'_, f64>,
@@ -21,6 +94,7 @@ pub fn partition_hyperplanes(
     max_cells: usize,
     ridges: bool,
     vertices: bool,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<NativePartition> {
     let d = normals.as_array().ncols();
     let box_dim = lo.as_array().len();
@@ -38,18 +112,21 @@ pub fn partition_hyperplanes(
     if n_threads == Some(0) {
         return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
     }
-    let opts = PartitionOptions {
-        n_threads,
-        refine: RefineOptions {
-            max_cells,
-            ridges,
-            vertices,
-            ..RefineOptions::default()
-        },
-    };
-    let result = py.detach(|| catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts)));
+    let result = run_interruptible(py, progress, |cancel, done| {
+        let opts = PartitionOptions {
+            n_threads,
+            refine: RefineOptions {
+                max_cells,
+                ridges,
+                vertices,
+                cancel: Some(cancel),
+                progress: Some(done),
+            },
+        };
+        catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts))
+    })?;
     Ok(NativePartition {
-        inner: Arc::new(result.map_err(PyErr::from)?),
+        inner: Arc::new(result),
     })
 }
 
@@ -57,8 +134,11 @@ pub fn partition_hyperplanes(
 ///
 /// `weights[l]` is `(out, in)` (torch layout) and `biases[l]` is `(out,)`. Every layer but the last is
 /// followed by ReLU; the last is the linear output layer when `output_layer` is true, else a hidden layer too.
+///
+/// Ctrl-C and `progress` as in `partition_hyperplanes`.
 #[pyfunction]
-#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true))]
+#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn partition_relu(
     py: Python<'_>,
     weights: Vec<PyReadonlyArray2<'_, f64>>,
@@ -70,6 +150,7 @@ pub fn partition_relu(
     max_cells: usize,
     ridges: bool,
     vertices: bool,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<NativePartition> {
     if weights.len() != biases.len() {
         return Err(raise(
@@ -99,23 +180,24 @@ pub fn partition_relu(
         .collect();
     let output = if output_layer { layers.pop() } else { None };
     let (lo, hi) = (lo.as_array().to_vec(), hi.as_array().to_vec());
-    let opts = PartitionOptions {
-        n_threads,
-        refine: RefineOptions {
-            max_cells,
-            ridges,
-            vertices,
-            ..RefineOptions::default()
-        },
-    };
-    let result = py.detach(|| {
+    let result = run_interruptible(py, progress, |cancel, done| {
+        let opts = PartitionOptions {
+            n_threads,
+            refine: RefineOptions {
+                max_cells,
+                ridges,
+                vertices,
+                cancel: Some(cancel),
+                progress: Some(done),
+            },
+        };
         catch_panic(|| {
             let net = ReluNet::new(layers, output, &lo, &hi)?;
             Partition::new(&net, opts)
         })
-    });
+    })?;
     Ok(NativePartition {
-        inner: Arc::new(result.map_err(PyErr::from)?),
+        inner: Arc::new(result),
     })
 }
 
