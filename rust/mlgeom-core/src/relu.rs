@@ -22,12 +22,13 @@ pub struct ReluNet {
     net: Network,
 }
 
-/// The affine map h_{l−1} = J x + c of the layer feeding the hidden layer `layer` (1-based).
+/// The stage of a cell being refined by hidden layer `layer` (1-based): that layer's pre-activations.
 #[derive(Debug)]
 pub struct LayerInput {
     layer: usize,
-    jacobian: Vec<f64>,
-    offset: Vec<f64>,
+    /// The pre-activations of layer `layer` on the cell, W_l (J x + c) + b_l, as (Jacobian, offset).
+    pre_jacobian: Vec<f64>,
+    pre_offset: Vec<f64>,
 }
 
 impl ReluNet {
@@ -55,7 +56,7 @@ impl ReluNet {
     fn apply(&self, input: &LayerInput, pattern: &[u64]) -> (Vec<f64>, Vec<f64>) {
         let layer = &self.net.hidden[input.layer - 1];
         let first = self.net.first_bit[input.layer - 1];
-        let (mut jac, mut off) = layer.compose(&input.jacobian, &input.offset, self.dim());
+        let (mut jac, mut off) = (input.pre_jacobian.clone(), input.pre_offset.clone());
         for k in 0..layer.n_out {
             if !pattern_bit(pattern, first + k) {
                 jac[k * self.dim()..(k + 1) * self.dim()]
@@ -67,19 +68,21 @@ impl ReluNet {
         (jac, off)
     }
 
-    /// The plane table of hidden layer `layer` (1-based) inside a cell whose input map is `input`;
-    /// neurons that are constant on the cell set their bit at once.
+    /// The plane table of hidden layer `layer` (1-based) inside a cell where the layer's input is
+    /// h = `jacobian` x + `offset`; neurons that are constant on the cell set their bit at once.
     fn layer_planes(
         &self,
-        input: LayerInput,
+        layer_index: usize,
+        jacobian: &[f64],
+        offset: &[f64],
         parent: Option<Arc<PlaneTable>>,
         pattern: &mut [u64],
     ) -> StageStart<LayerInput> {
         let d = self.dim();
-        let layer = &self.net.hidden[input.layer - 1];
-        let first = self.net.first_bit[input.layer - 1];
-        let (jac, off) = layer.compose(&input.jacobian, &input.offset, d);
-        let input_offset_scale: f64 = input.offset.iter().map(|v| v.abs()).sum();
+        let layer = &self.net.hidden[layer_index - 1];
+        let first = self.net.first_bit[layer_index - 1];
+        let (jac, off) = layer.compose(jacobian, offset, d);
+        let input_offset_scale: f64 = offset.iter().map(|v| v.abs()).sum();
         let mut table = match parent {
             Some(p) => PlaneTable::new(Some(p), (2 * d + first) as u32, d),
             None => {
@@ -89,7 +92,7 @@ impl ReluNet {
                 t
             }
         };
-        let input_scale = input.jacobian.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let input_scale = jacobian.iter().map(|v| v * v).sum::<f64>().sqrt();
         let mut ids = Vec::with_capacity(layer.n_out);
         let mut containing = Vec::new();
         for k in 0..layer.n_out {
@@ -120,7 +123,11 @@ impl ReluNet {
             planes: Arc::new(table),
             pending: ids,
             containing,
-            stage: input,
+            stage: LayerInput {
+                layer: layer_index,
+                pre_jacobian: jac,
+                pre_offset: off,
+            },
         }
     }
 }
@@ -148,12 +155,7 @@ impl Model for ReluNet {
         let d = self.dim();
         let mut identity = vec![0.0; d * d];
         (0..d).for_each(|k| identity[k * d + k] = 1.0);
-        let input = LayerInput {
-            layer: 1,
-            jacobian: identity,
-            offset: vec![0.0; d],
-        };
-        self.layer_planes(input, None, pattern)
+        self.layer_planes(1, &identity, &vec![0.0; d], None, pattern)
     }
 
     fn next_stage(
@@ -166,12 +168,7 @@ impl Model for ReluNet {
             return None;
         }
         let (jacobian, offset) = self.apply(stage, pattern);
-        let input = LayerInput {
-            layer: stage.layer + 1,
-            jacobian,
-            offset,
-        };
-        Some(self.layer_planes(input, Some(table.clone()), pattern))
+        Some(self.layer_planes(stage.layer + 1, &jacobian, &offset, Some(table.clone()), pattern))
     }
 
     /// The network's output on the cell as an affine map: the Jacobian (`n_outputs × d`, row-major)
