@@ -14,7 +14,9 @@ Public API: :class:`Box`, :func:`partition_hyperplanes`, :class:`Partition`,
 pictures (``Partition.plot``, ``Partition.plot3d``, :func:`plot_slice`, :func:`slice_partition`;
 matplotlib, optional), and
 the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooManyCellsError`,
-:class:`NumericalError`, :class:`UnsupportedModelError`.
+:class:`NumericalError`, :class:`UnsupportedModelError`. The nerve of a partition as a Riemannian
+simplicial complex: :class:`RiemannianComplex` (boundary and mass matrices, Hodge, graph and extended
+Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ except ImportError as _exc:  # pragma: no cover - only in a source tree without 
     ) from _exc
 
 from .box import Box
+from .complex import MassCheck, RiemannianComplex
 from .datacells import DataCells, data_cells
 
 # `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
@@ -52,6 +55,7 @@ __all__ = [
     "FacetTable",
     "InvalidInputError",
     "LinearModelPartition",
+    "MassCheck",
     "MlgeomError",
     "ModelPartition",
     "NumericalError",
@@ -59,6 +63,7 @@ __all__ = [
     "ReluModelPartition",
     "ReluPartition",
     "RidgeTable",
+    "RiemannianComplex",
     "TooManyCellsError",
     "TreePartition",
     "UnsupportedModelError",
