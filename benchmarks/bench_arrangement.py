@@ -33,8 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import mlgeom_rs as mg  # noqa: E402
 from reference import ReferenceTimeout, partition_reference  # noqa: E402
+
+import mlgeom_rs as mg  # noqa: E402
 
 BOTH = [(20, 3), (30, 2), (12, 4)]  # (m, d): ours and scipy
 LARGE = [(500, 2), (60, 3), (30, 4)]  # ours only
@@ -162,7 +163,9 @@ def main() -> None:
         results["threads"].append({"case": f"m={m},d={d}", "t1": t1, "t2": t2})
 
     print()
-    largest = max(LARGE, key=lambda md: next(r["cells"] for r in results["cases"] if r["case"] == f"m={md[0]},d={md[1]}"))
+    largest = max(
+        LARGE, key=lambda md: next(r["cells"] for r in results["cases"] if r["case"] == f"m={md[0]},d={md[1]}")
+    )
     m, d = largest
     r = run_child(m, d, 1.0, True, 10_000_000, timeout=600)
     print(

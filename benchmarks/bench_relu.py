@@ -71,8 +71,13 @@ def scipy_relu_regions(weights: list[np.ndarray], biases: list[np.ndarray], d: i
                         row, rhs = (G[k], -g[k]) if not side else (-G[k], g[k])  # z <= 0 or z >= 0
                         A2, b2 = np.vstack([Ak, row]), np.append(bk, rhs)
                         norms = np.linalg.norm(A2, axis=1)
-                        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.column_stack([A2, norms]), b_ub=b2,
-                                      bounds=[(None, None)] * d + [(0, None)], method="highs")
+                        res = linprog(
+                            np.r_[np.zeros(d), -1.0],
+                            A_ub=np.column_stack([A2, norms]),
+                            b_ub=b2,
+                            bounds=[(None, None)] * d + [(0, None)],
+                            method="highs",
+                        )
                         if res.status == 0 and res.x[-1] > 1e-9:
                             split.append((A2, b2, np.append(bits, side)))
                 pieces = split
@@ -83,8 +88,13 @@ def scipy_relu_regions(weights: list[np.ndarray], biases: list[np.ndarray], d: i
     total = 0.0
     for A, bb, _, _ in cells:
         norms = np.linalg.norm(A, axis=1)
-        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.column_stack([A, norms]), b_ub=bb,
-                      bounds=[(None, None)] * d + [(0, None)], method="highs")
+        res = linprog(
+            np.r_[np.zeros(d), -1.0],
+            A_ub=np.column_stack([A, norms]),
+            b_ub=bb,
+            bounds=[(None, None)] * d + [(0, None)],
+            method="highs",
+        )
         hs = HalfspaceIntersection(np.column_stack([A, -bb]), res.x[:d])
         total += ConvexHull(hs.intersections).volume
     return len(cells), total
@@ -96,15 +106,20 @@ def run_case(widths: list[int], threads: int | None) -> dict:
     t = time.perf_counter()
     part = mg.partition_relu(weights, biases, box, n_threads=threads)
     seconds = time.perf_counter() - t
-    return {"cells": part.n_cells, "seconds": seconds, "facets": len(part.facets), "ridges": len(part.ridges),
-            "volume_error": abs(float(part.volumes.sum()) - box.volume)}
+    return {
+        "cells": part.n_cells,
+        "seconds": seconds,
+        "facets": len(part.facets),
+        "ridges": len(part.ridges),
+        "volume_error": abs(float(part.volumes.sum()) - box.volume),
+    }
 
 
 def peak_memory_mb(widths: list[int]) -> float:
     code = (
-        "import sys, json; sys.path.insert(0, %r); import bench_relu as b; b.run_case(%r, None);"
+        f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_relu as b; b.run_case({widths!r}, None);"
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
-    ) % (str(Path(__file__).parent), widths)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return int(out.strip().splitlines()[-1]) / 1024
 
@@ -121,8 +136,16 @@ def data_cell_benchmarks() -> list[dict]:
     t1 = time.perf_counter()
     edges = dc.edges
     t2 = time.perf_counter()
-    rows.append({"case": "784-256-256-10, 60 000 points", "cells": dc.n_cells, "edges": len(edges.bits),
-                 "patterns_s": t1 - t0, "adjacency_s": t2 - t1, "total_s": t2 - t0})
+    rows.append(
+        {
+            "case": "784-256-256-10, 60 000 points",
+            "cells": dc.n_cells,
+            "edges": len(edges.bits),
+            "patterns_s": t1 - t0,
+            "adjacency_s": t2 - t1,
+            "total_s": t2 - t0,
+        }
+    )
     try:
         from sklearn.datasets import load_digits
         from sklearn.neural_network import MLPClassifier
@@ -135,8 +158,17 @@ def data_cell_benchmarks() -> list[dict]:
     t1 = time.perf_counter()
     edges = dc.edges
     t2 = time.perf_counter()
-    rows.append({"case": "load_digits MLP 64-32-32-10, 1 797 points", "cells": dc.n_cells, "edges": len(edges.bits),
-                 "by_lp": int(edges.by_lp.sum()), "patterns_s": t1 - t0, "adjacency_s": t2 - t1, "total_s": t2 - t0})
+    rows.append(
+        {
+            "case": "load_digits MLP 64-32-32-10, 1 797 points",
+            "cells": dc.n_cells,
+            "edges": len(edges.bits),
+            "by_lp": int(edges.by_lp.sum()),
+            "patterns_s": t1 - t0,
+            "adjacency_s": t2 - t1,
+            "total_s": t2 - t0,
+        }
+    )
     return rows
 
 
@@ -149,8 +181,10 @@ def main() -> None:
     results: dict = {"exact": [], "data": []}
 
     print("Exact ReLU partitions (volumes, facets, dihedral angles), box [-1,1]^d")
-    print(f"{'widths':>12} {'cells':>9} {'1 thread s':>10} {'cells/s':>9} {'2 threads s':>11} {'speed-up':>8} "
-          f"{'peak MB':>8} {'edge-subdiv. cells/s':>20} {'ratio':>6}")
+    print(
+        f"{'widths':>12} {'cells':>9} {'1 thread s':>10} {'cells/s':>9} {'2 threads s':>11} {'speed-up':>8} "
+        f"{'peak MB':>8} {'edge-subdiv. cells/s':>20} {'ratio':>6}"
+    )
     for widths in QUICK if args.quick else WIDTHS:
         one = run_case(widths, 1)
         two = run_case(widths, 2)
@@ -159,18 +193,24 @@ def main() -> None:
         ref_rate = (regions or one["cells"]) / secs
         rate = one["cells"] / one["seconds"]
         mem = peak_memory_mb(widths)
-        print(f"{key:>12} {one['cells']:>9} {one['seconds']:>10.3f} {rate:>9.0f} {two['seconds']:>11.3f} "
-              f"{one['seconds'] / two['seconds']:>8.2f} {mem:>8.0f} {ref_rate:>20.0f} {rate / ref_rate:>6.2f}")
-        results["exact"].append({"widths": widths, "one": one, "two": two, "peak_mb": mem, "edge_subdivision_rate": ref_rate})
+        print(
+            f"{key:>12} {one['cells']:>9} {one['seconds']:>10.3f} {rate:>9.0f} {two['seconds']:>11.3f} "
+            f"{one['seconds'] / two['seconds']:>8.2f} {mem:>8.0f} {ref_rate:>20.0f} {rate / ref_rate:>6.2f}"
+        )
+        results["exact"].append(
+            {"widths": widths, "one": one, "two": two, "peak_mb": mem, "edge_subdivision_rate": ref_rate}
+        )
 
     weights, biases = network(WIDTHS[0])
     t = time.perf_counter()
     n_ref, vol_ref = scipy_relu_regions(weights, biases, WIDTHS[0][0])
     ref_s = time.perf_counter() - t
     ours = run_case(WIDTHS[0], 1)
-    print(f"\nscipy pipeline on {WIDTHS[0]}: {n_ref} cells (volume {vol_ref:.6f}) in {ref_s:.2f} s "
-          f"({n_ref / ref_s:.0f} cells/s); ours {ours['cells']} cells in {ours['seconds']:.4f} s: "
-          f"{ref_s / ours['seconds']:.0f}x")
+    print(
+        f"\nscipy pipeline on {WIDTHS[0]}: {n_ref} cells (volume {vol_ref:.6f}) in {ref_s:.2f} s "
+        f"({n_ref / ref_s:.0f} cells/s); ours {ours['cells']} cells in {ours['seconds']:.4f} s: "
+        f"{ref_s / ours['seconds']:.0f}x"
+    )
     results["scipy"] = {"cells": n_ref, "seconds": ref_s, "ours_seconds": ours["seconds"]}
 
     if not args.skip_data:

@@ -25,7 +25,9 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # `from reference import ...` / `from conftest import ...` in any import mode
     sys.path.insert(0, str(_HERE))
 
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], print_blob=True)
+_COMMON = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], print_blob=True
+)
 settings.register_profile("ci", derandomize=True, **_COMMON)
 settings.register_profile("dev", derandomize=False, **_COMMON)
 settings.register_profile("thorough", derandomize=False, **_COMMON)
@@ -528,9 +530,7 @@ def check_points(part, arr: Arrangement) -> None:
         assert np.all(dist * sgn >= -tol), (f"cell {i} vertex violates its inequalities by {-(dist * sgn).min()}", msg)
         if thickness(V) > 1e3 * part.tolerance:  # Qhull is trustworthy on this cell
             assert math.isclose(polytope_volume(V), part.volumes[i], rel_tol=1e-8), (i, msg)
-            np.testing.assert_allclose(
-                polytope_centroid(V), cent[i], atol=1e-9 * arr.scale, err_msg=f"cell {i}; {msg}"
-            )
+            np.testing.assert_allclose(polytope_centroid(V), cent[i], atol=1e-9 * arr.scale, err_msg=f"cell {i}; {msg}")
     np.testing.assert_array_equal(part.locate(ip), np.arange(n), err_msg=f"locate(interior_points); {msg}")
 
 

@@ -178,7 +178,9 @@ def section_area(w, c, lo, hi) -> float:
     centre = (lo + hi) / 2
     s = float(np.max(hi - lo) / 2)
     n = w / nw
-    c0 = (float(np.asarray(c, float).reshape(-1)[0]) + w @ centre) / (nw * s)  # hyperplane n.u + c0 = 0 in normalised coordinates
+    c0 = (float(np.asarray(c, float).reshape(-1)[0]) + w @ centre) / (
+        nw * s
+    )  # hyperplane n.u + c0 = 0 in normalised coordinates
     ulo, uhi = (lo - centre) / s, (hi - centre) / s
     x0 = -c0 * n
     if d == 1:
@@ -203,9 +205,7 @@ def _chebyshev(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray | None, float]:
     cost = np.zeros(k + 1)
     cost[-1] = -1.0
     bounds = [(None, None)] * k + [(0.0, None)]
-    res = linprog(
-        cost, A_ub=np.column_stack([a, norms]), b_ub=b, bounds=bounds, method="highs-ds", options=_LP_OPTIONS
-    )
+    res = linprog(cost, A_ub=np.column_stack([a, norms]), b_ub=b, bounds=bounds, method="highs-ds", options=_LP_OPTIONS)
     if res.status == 2:  # infeasible
         return None, -math.inf
     if res.status != 0:

@@ -7,11 +7,12 @@ import pickle
 import subprocess
 import sys
 
-import mlgeom_rs as mg
 import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse
+
+import mlgeom_rs as mg
 from mlgeom_rs import examples
 
 A, B = 0.3, 0.6  # Figure 1: the lines x1 = A and x2 = B in the unit square
@@ -121,9 +122,7 @@ def test_figure1_cells(fig1):
     assert [fig1.label(i) for i in range(4)] == fig1.labels and fig1.label(-1) == "11"
     assert fig1.patterns.dtype == bool and fig1.patterns.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
     assert fig1.packed_patterns.dtype == np.uint8 and fig1.packed_patterns.shape == (4, 1)
-    np.testing.assert_array_equal(
-        np.unpackbits(fig1.packed_patterns, axis=1, count=2).astype(bool), fig1.patterns
-    )
+    np.testing.assert_array_equal(np.unpackbits(fig1.packed_patterns, axis=1, count=2).astype(bool), fig1.patterns)
     np.testing.assert_allclose(fig1.volumes, [FIG1_AREAS[s] for s in fig1.labels], rtol=1e-12)
     np.testing.assert_allclose(fig1.centroids, [FIG1_CENTROIDS[s] for s in fig1.labels], rtol=1e-12)
     assert fig1.volumes.dtype == np.float64 and fig1.centroids.shape == (4, 2)
@@ -163,9 +162,7 @@ def test_figure1_facets(fig1):
     for k in np.flatnonzero(f.interior):
         a, b = f.cells[k].tolist()
         got[(a, b)] = (f.areas[k], int(f.hyperplane[k]), tuple(f.normals[k].tolist()))
-        assert (
-            f.carriers[k].tolist() == [f.hyperplane[k]] and f.box_face[k] == -1 and f.hyperplane_class[k] >= 0
-        )
+        assert f.carriers[k].tolist() == [f.hyperplane[k]] and f.box_face[k] == -1 and f.hyperplane_class[k] >= 0
     assert got.keys() == expected.keys()
     for pair, (length, h, normal) in expected.items():
         assert got[pair][0] == pytest.approx(length, rel=1e-12)
@@ -205,9 +202,7 @@ def test_figure1_ridges(fig1):
 
 def test_figure1_adjacency(fig1):
     adj = fig1.adjacency()
-    assert (
-        scipy.sparse.issparse(adj) and adj.format == "csr" and adj.shape == (4, 4) and adj.dtype == np.float64
-    )
+    assert scipy.sparse.issparse(adj) and adj.format == "csr" and adj.shape == (4, 4) and adj.dtype == np.float64
     dense = adj.toarray()
     np.testing.assert_allclose(dense, dense.T)
     expected = np.zeros((4, 4))
@@ -353,9 +348,7 @@ def test_ridges_can_be_skipped():
 
 # --- command line
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlgeom_rs", *args], capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "-m", "mlgeom_rs", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_demo():

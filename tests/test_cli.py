@@ -29,7 +29,9 @@ def _has(module: str) -> bool:
 def net(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "net.npz"
-    np.savez(path, W0=rng.standard_normal((6, 2)), b0=0.3 * rng.standard_normal(6), W1=rng.standard_normal((1, 6)), b1=[0.1])
+    np.savez(
+        path, W0=rng.standard_normal((6, 2)), b0=0.3 * rng.standard_normal(6), W1=rng.standard_normal((1, 6)), b1=[0.1]
+    )
     return path
 
 
@@ -62,7 +64,17 @@ def test_demo_no_plot(tmp_path):
 def test_analyze_npz_network(net, tmp_path):
     X = np.random.default_rng(1).uniform(-1, 1, (40, 2))
     np.save(tmp_path / "X.npy", X)
-    args = ["analyze", str(net), "--box", "-1", "1", "--data", str(tmp_path / "X.npy"), "--json", str(tmp_path / "o.json")]
+    args = [
+        "analyze",
+        str(net),
+        "--box",
+        "-1",
+        "1",
+        "--data",
+        str(tmp_path / "X.npy"),
+        "--json",
+        str(tmp_path / "o.json"),
+    ]
     if _has("matplotlib"):
         args += ["--plot", str(tmp_path / "o.png")]
     if _has("pyarrow"):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pickle
 
-import mlgeom_rs as mg
 import numpy as np
 import pytest
+
+import mlgeom_rs as mg
 from mlgeom_rs import exceptions
 
 FIG1_W = np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -282,9 +283,7 @@ def test_ridges_not_computed():
     assert len(part.facets) == 12  # facets are still available
 
 
-@pytest.mark.parametrize(
-    ("index", "error"), [(4, IndexError), (-5, IndexError), (1.0, TypeError), ("0", TypeError)]
-)
+@pytest.mark.parametrize(("index", "error"), [(4, IndexError), (-5, IndexError), (1.0, TypeError), ("0", TypeError)])
 def test_bad_cell_index(index, error):
     part = fig1()
     with pytest.raises(error):

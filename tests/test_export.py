@@ -22,7 +22,7 @@ def _same(a, b):
 
 def test_pickle_hyperplanes():
     part = random_arrangement(10, 3, seed=1).partition(ridges=False)
-    part.volumes  # a cached property: not pickled, recomputed
+    _ = part.volumes  # a cached property: not pickled, recomputed
     copy = pickle.loads(pickle.dumps(part))
     _same(part, copy)
     assert not copy.has_ridges

@@ -14,9 +14,10 @@ import sys
 import types
 import warnings
 
-import mlgeom_rs as mg
 import numpy as np
 import pytest
+
+import mlgeom_rs as mg
 from mlgeom_rs.exceptions import InvalidInputError, MlgeomError, NumericalError, UnsupportedModelError
 
 BOX2 = mg.Box(-1, 1, dim=2)

@@ -225,9 +225,7 @@ def _all_arrays(part) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-@pytest.mark.parametrize(
-    "seed,d,m", [(1, 2, 120), (2, 3, 40), (3, 4, 16), (4, 1, 200), (5, 5, 10)]
-)
+@pytest.mark.parametrize("seed,d,m", [(1, 2, 120), (2, 3, 40), (3, 4, 16), (4, 1, 200), (5, 5, 10)])
 def test_thread_count_invariance(mg, seed, d, m):
     arr = arrangement_from_seed(seed, d, m, miss_prob=0.05)
     p1 = arr.partition(mg, n_threads=1)
@@ -288,10 +286,16 @@ def test_permutation_invariance(mg, arr, perm_seed):
     for key, v in mapped.items():
         assert math.isclose(adj_p[key], v, rel_tol=1e-9), (key, arr)
     # carriers map back to the same hyperplanes
-    car = {tuple(c): tuple(sorted(np.asarray(x).tolist())) for c, x in zip(np.asarray(part.facets.cells).tolist(),
-                                                                          part.facets.carriers, strict=True) if c[1] >= 0}
-    car_p = {tuple(c): tuple(sorted(perm[np.asarray(x)].tolist())) for c, x in zip(
-        np.asarray(part_p.facets.cells).tolist(), part_p.facets.carriers, strict=True) if c[1] >= 0}
+    car = {
+        tuple(c): tuple(sorted(np.asarray(x).tolist()))
+        for c, x in zip(np.asarray(part.facets.cells).tolist(), part.facets.carriers, strict=True)
+        if c[1] >= 0
+    }
+    car_p = {
+        tuple(c): tuple(sorted(perm[np.asarray(x)].tolist()))
+        for c, x in zip(np.asarray(part_p.facets.cells).tolist(), part_p.facets.carriers, strict=True)
+        if c[1] >= 0
+    }
     for (a, b), members in car.items():
         assert car_p[tuple(sorted((int(mp[a]), int(mp[b]))))] == members, arr
     assert len(part.ridges.cell) == len(part_p.ridges.cell), arr

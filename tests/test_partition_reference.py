@@ -17,9 +17,9 @@ from conftest import (
     assert_matches_reference,
     box_volume,
     examples,
+    generic_inside_arrangement,
     lattice_arrangements,
     n_generic_cells,
-    generic_inside_arrangement,
     random_arrangements,
 )
 from hypothesis import assume, given, settings

@@ -177,8 +177,15 @@ def test_points_on_and_next_to_thresholds(make):
             t = float(tree.threshold[node])
             b = float(_float32_thresholds(np.array([t]))[0])
             t32 = np.float32(t)
-            near = (t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf), b, np.nextafter(b, np.inf),
-                    float(t32), float(np.nextafter(t32, np.float32(np.inf))))
+            near = (
+                t,
+                np.nextafter(t, -np.inf),
+                np.nextafter(t, np.inf),
+                b,
+                np.nextafter(b, np.inf),
+                float(t32),
+                float(np.nextafter(t32, np.float32(np.inf))),
+            )
             for x in near:
                 p = _random_points(box, 1, rng)[0]
                 p[tree.feature[node]] = x
@@ -191,11 +198,13 @@ def test_points_on_and_next_to_thresholds(make):
 
 def test_float32_threshold_boundaries():
     rng = np.random.default_rng(0)
-    t = np.concatenate([
-        rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000),
-        [0.0, -0.0, 1.0, -1.0, 0.5, 1e-45, -1e-45, 3.4e38, -3.4e38, 1e39, -1e39, 2.0**-149],
-        np.float32(rng.standard_normal(200)).astype(np.float64),  # exactly float32
-    ])
+    t = np.concatenate(
+        [
+            rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000),
+            [0.0, -0.0, 1.0, -1.0, 0.5, 1e-45, -1e-45, 3.4e38, -3.4e38, 1e39, -1e39, 2.0**-149],
+            np.float32(rng.standard_normal(200)).astype(np.float64),  # exactly float32
+        ]
+    )
     b = _float32_thresholds(t)
     with np.errstate(over="ignore"):
         for x in (b, np.nextafter(b, np.inf), np.nextafter(b, -np.inf), t):
@@ -241,7 +250,7 @@ def test_hand_made_tree_has_the_expected_cells_and_facets():
     np.testing.assert_allclose(adj, adj.T)
     assert np.count_nonzero(adj) == 6
     with pytest.raises(mg.InvalidInputError, match="ridge"):
-        part.ridges
+        _ = part.ridges
     assert not part.has_ridges
     assert "TreePartition" in repr(part)
     assert "leaves" in part.summary()

@@ -68,7 +68,9 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _rebuild(klass: type[Partition], call: str, args: tuple[Any, ...], kwargs: dict[str, Any], state: dict[str, Any]) -> Any:
+def _rebuild(
+    klass: type[Partition], call: str, args: tuple[Any, ...], kwargs: dict[str, Any], state: dict[str, Any]
+) -> Any:
     native: NativePartition = getattr(_core, call)(*args, **kwargs)
     part = klass.__new__(klass)
     for key, value in state.items():

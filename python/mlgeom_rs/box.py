@@ -71,8 +71,7 @@ class Box:
         for name, arr in (("lo", lo_arr), ("hi", hi_arr)):
             if arr.ndim == 1 and arr.shape[0] != dim:
                 raise InvalidInputError(
-                    f"Box {name} has length {arr.shape[0]} but dim={dim}; "
-                    "pass arrays of length dim or scalars"
+                    f"Box {name} has length {arr.shape[0]} but dim={dim}; pass arrays of length dim or scalars"
                 )
         # Fresh copies; adding 0.0 turns -0.0 into 0.0 so that equal boxes hash equal.
         lo_arr = np.broadcast_to(lo_arr, (dim,)) + 0.0

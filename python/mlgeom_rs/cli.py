@@ -260,7 +260,9 @@ def _load_npz(path: Path) -> tuple[str, Any]:
     n = 0
     while f"W{n}" in keys:
         if f"b{n}" not in keys:
-            raise CliError(f"{path}: W{n} has no bias b{n}; a network needs W0, b0, W1, b1, ... (W<k> of shape (out, in))")
+            raise CliError(
+                f"{path}: W{n} has no bias b{n}; a network needs W0, b0, W1, b1, ... (W<k> of shape (out, in))"
+            )
         n += 1
     if n == 0:
         raise CliError(
@@ -304,14 +306,15 @@ def _load_torch(path: Path) -> Any:
     except ModuleNotFoundError:
         raise CliError(f"{path} is a torch file; reading it needs torch (pip install torch)") from None
     try:
-        scripted = torch.jit.load(str(path), map_location="cpu")
-    except Exception:  # not a TorchScript archive: try a pickled module  # noqa: BLE001
+        load_script: Any = torch.jit.load  # untyped in some torch versions
+        scripted = load_script(str(path), map_location="cpu")
+    except Exception:  # not a TorchScript archive: try a pickled module
         scripted = None
     if scripted is not None:
         return _from_torchscript(scripted)
     try:
         model = torch.load(str(path), map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds on a bad file
+    except Exception as exc:
         raise CliError(f"cannot read {path} as a torch model: {exc}") from exc
     if isinstance(model, dict):
         raise CliError(
@@ -337,12 +340,13 @@ def _load_pickle(path: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. scikit-learn version mismatch; checked by the partition
             if joblib is not None:
-                return joblib.load(path)
+                load: Any = joblib.load
+                return load(path)
             with path.open("rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - documented: trusted files only
+                return pickle.load(fh)
     except ModuleNotFoundError as exc:
         raise CliError(f"{path} needs the module {exc.name!r} to be read; install it") from exc
-    except Exception as exc:  # noqa: BLE001 - unpickling raises anything
+    except Exception as exc:
         raise CliError(f"cannot unpickle {path}: {type(exc).__name__}: {exc}") from exc
 
 

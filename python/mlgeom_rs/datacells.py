@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._validate import as_float_array, as_points
+from ._validate import as_points
 from .box import Box
 from .exceptions import InvalidInputError
 from .partition import _as_box, _readonly
@@ -25,6 +25,8 @@ from .relu import AffineMaps, _layers
 
 if TYPE_CHECKING:
     import scipy.sparse
+
+    from ._core import NativeDataCells
 
 __all__ = ["DataCellEdges", "DataCells", "data_cells"]
 
@@ -42,7 +44,9 @@ def _network(model: Any) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArra
     return models.relu_layers(model)
 
 
-def data_cells(model: Any, X: npt.ArrayLike, box: Box | tuple[Any, Any] | None = None, *, output_layer: bool | None = None) -> DataCells:
+def data_cells(
+    model: Any, X: npt.ArrayLike, box: Box | tuple[Any, Any] | None = None, *, output_layer: bool | None = None
+) -> DataCells:
     """Group the rows of ``X`` (N, d) by the activation pattern of a ReLU network.
 
     Parameters
@@ -96,7 +100,7 @@ class DataCells:
     hidden layers concatenated).
     """
 
-    def __init__(self, native: Any, box: Box, layer_sizes: list[int]) -> None:
+    def __init__(self, native: NativeDataCells, box: Box, layer_sizes: list[int]) -> None:
         self._native = native
         self._box = box
         self._layer_sizes = tuple(layer_sizes)
@@ -228,6 +232,6 @@ def _irredundant(
         others = keep.copy()
         others[k] = False
         res = linprog(-A[k], A_ub=A[others], b_ub=-b[others], bounds=bounds, method="highs")
-        if res.status == 0 and -res.fun + b[k] <= 1e-9 * max(1.0, float(np.abs(A[k]).sum())):
+        if res.status == 0 and res.fun is not None and -res.fun + b[k] <= 1e-9 * max(1.0, float(np.abs(A[k]).sum())):
             keep[k] = False
     return A[keep], b[keep]

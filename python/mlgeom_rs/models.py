@@ -83,7 +83,7 @@ class _Head:
             return (z > 0).astype(np.int64)
         assert self.classes is not None
         if self.kind == "argmax":
-            return self.classes[np.argmax(z, axis=1)]
+            return np.asarray(self.classes[np.argmax(z, axis=1)])
         if self.kind == "threshold":
             return self.classes[(z[:, 0] > 0).astype(np.intp)]
         raise AssertionError(f"no affine rule for head {self.kind!r}")

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._format import format_table
+from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
@@ -57,6 +58,7 @@ def _as_box(box: Any, dim: int) -> Box:
     )
 
 
+@guard_cells("hyperplanes")
 def partition_hyperplanes(
     W: npt.ArrayLike,
     c: npt.ArrayLike,
@@ -91,7 +93,10 @@ def partition_hyperplanes(
         Worker threads. Default: ``$MLGEOM_NUM_THREADS`` if set, else all cores.
         The result does not depend on it.
     max_cells : int, default 10_000_000
-        Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard).
+        Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard). A request that
+        certainly exceeds it (more distinct hyperplanes cross the box than ``max_cells - 1``) fails before
+        any enumeration; the error states the bounds known up front (at least 1 + the crossing
+        hyperplanes, at most Buck's sum_{k<=d} C(m, k)).
     ridges : bool, default True
         Also compute ridges (dihedral angles); skip them to save time and memory.
     vertices : bool, default True
@@ -142,9 +147,7 @@ def partition_hyperplanes(
     if d < 1:
         raise InvalidInputError(f"W must have at least one column (d >= 1); got shape {W_arr.shape}")
     if c_arr.ndim != 1 or c_arr.shape[0] != m:
-        raise InvalidInputError(
-            f"c must have shape ({m},) to match W of shape {W_arr.shape}; got shape {c_arr.shape}"
-        )
+        raise InvalidInputError(f"c must have shape ({m},) to match W of shape {W_arr.shape}; got shape {c_arr.shape}")
     box = _as_box(box, d)
     if box.dim != d:
         raise InvalidInputError(f"W has {d} columns but the box is {box.dim}-dimensional; they must agree")
@@ -381,9 +384,7 @@ class Partition:
         ``ridges=False`` (for d >= 2).
         """
         if not self.has_ridges and self.dim >= 2:
-            raise InvalidInputError(
-                "this partition was computed with ridges=False; pass ridges=True to get ridges"
-            )
+            raise InvalidInputError("this partition was computed with ridges=False; pass ridges=True to get ridges")
         nat = self._native
         return RidgeTable(
             cell=_readonly(nat.ridge_cell()),
@@ -429,7 +430,7 @@ class Partition:
         """
         return self._native.locate(as_points(X, self.dim, "X"))
 
-    def to_networkx(self) -> nx.Graph:
+    def to_networkx(self) -> nx.Graph[int]:
         """The adjacency graph as a :class:`networkx.Graph`.
 
         Nodes are cell indices with attributes ``label`` (str), ``volume`` (float) and
@@ -439,7 +440,7 @@ class Partition:
         """
         import networkx as nx
 
-        graph = nx.Graph(dim=self.dim, box=self.box)
+        graph: nx.Graph[int] = nx.Graph(dim=self.dim, box=self.box)
         volumes = self.volumes.tolist()
         centroids = self.centroids.tolist()
         graph.add_nodes_from(
@@ -516,8 +517,7 @@ class Partition:
         shown = max(0, min(operator.index(max_rows), self.n_cells))
         if shown:
             rows = [
-                (i, _short(self.label(i)), f"{self.volumes[i]:.6g}", _point(self.centroids[i]))
-                for i in range(shown)
+                (i, _short(self.label(i)), f"{self.volumes[i]:.6g}", _point(self.centroids[i])) for i in range(shown)
             ]
             lines += ["", format_table(["cell", "label", "volume", "centroid"], rows, indent="  ")]
             if shown < self.n_cells:
@@ -526,8 +526,7 @@ class Partition:
 
     def __repr__(self) -> str:
         return (
-            f"Partition(n_cells={self.n_cells}, n_hyperplanes={self.n_hyperplanes}, "
-            f"dim={self.dim}, box={self.box!r})"
+            f"Partition(n_cells={self.n_cells}, n_hyperplanes={self.n_hyperplanes}, dim={self.dim}, box={self.box!r})"
         )
 
 

@@ -74,9 +74,7 @@ class FacetTable:
     def carriers(self) -> tuple[npt.NDArray[np.int64], ...]:
         """For each facet, the indices of all hyperplanes carrying it (ascending int64 array;
         more than one where hyperplanes coincide, empty for box facets). Built on first use."""
-        members = (
-            np.split(self.class_members, self.class_offsets[1:-1]) if len(self.class_offsets) > 1 else []
-        )
+        members = np.split(self.class_members, self.class_offsets[1:-1]) if len(self.class_offsets) > 1 else []
         for arr in members:
             arr.setflags(write=False)
         return tuple(members[k] if k >= 0 else _EMPTY_INDEX for k in self.hyperplane_class.tolist())

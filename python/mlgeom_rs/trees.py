@@ -215,9 +215,14 @@ def partition_tree(
         classes = [np.asarray(model.classes_)] if n_outputs == 1 else [np.asarray(c) for c in model.classes_]
         proba = _class_probabilities(trees, leaf_ids, node_offsets, n_classes)
         # A single tree predicts by the argmax of its raw leaf values, a forest by that of the mean.
-        scores = proba if len(estimators) > 1 or not hasattr(model, "tree_") else [
-            np.asarray(trees[0].value, dtype=np.float64)[leaf_ids[:, 0], k, : int(kk)] for k, kk in enumerate(n_classes)
-        ]
+        scores = (
+            proba
+            if len(estimators) > 1 or not hasattr(model, "tree_")
+            else [
+                np.asarray(trees[0].value, dtype=np.float64)[leaf_ids[:, 0], k, : int(kk)]
+                for k, kk in enumerate(n_classes)
+            ]
+        )
         preds = np.stack([classes[k].take(np.argmax(scores[k], axis=1)) for k in range(n_outputs)], axis=1)
     else:
         values = _regression_values(trees, leaf_ids, node_offsets, n_outputs)
@@ -362,6 +367,7 @@ class TreePartition(ModelPartition):
     _plane_thresholds: npt.NDArray[np.float64]
     _n_trees: int
     _probabilities: list[npt.NDArray[np.float64]] | None
+    _forest: tuple[Any, ...]  # the native call's inputs, for pickling (mlgeom_rs._pickling)
 
     @property
     def n_trees(self) -> int:
