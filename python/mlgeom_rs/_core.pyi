@@ -16,6 +16,7 @@ __all__ = [
     "TOLERANCE_REL",
     "__version__",
     "data_cells",
+    "ollivier_ricci_csr",
     "partition_forest",
     "partition_hyperplanes",
     "partition_relu",
@@ -148,3 +149,24 @@ class NativeDataCells:
     def adjacency(
         self, lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64], /, *, tol: float
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+
+def ollivier_ricci_csr(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.float64],
+    /,
+    *,
+    alpha: float = 0.5,
+    base: float = ...,
+    exp_power: float = 2.0,
+    self_mass: npt.NDArray[np.float64] | None = None,
+    nbr_mass: npt.NDArray[np.float64] | None = None,
+    method: str = "exact",
+    reg: float = 0.1,
+    n_threads: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Ollivier-Ricci curvature of every stored entry of a symmetric CSR matrix of edge lengths.
+
+    Measures are GraphRicciCurvature's (alpha, base, exp_power) unless self_mass (per node) and
+    nbr_mass (per stored entry) are given. Returns (curvature per entry, curvature per node).
+    """

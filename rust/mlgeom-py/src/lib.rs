@@ -1,6 +1,7 @@
 //! Thin PyO3 bindings of `mlgeom-core`: convert numpy arrays, map errors, release the GIL.
 
 mod boxes;
+mod curvature;
 mod datacells;
 mod errors;
 mod partition;
@@ -11,6 +12,8 @@ use pyo3::prelude::*;
 mod _core {
     #[pymodule_export]
     use crate::boxes::partition_forest;
+    #[pymodule_export]
+    use crate::curvature::ollivier_ricci_csr;
     #[pymodule_export]
     use crate::datacells::{NativeDataCells, data_cells};
     #[pymodule_export]
