@@ -35,6 +35,14 @@ except ImportError as _exc:  # pragma: no cover - only in a source tree without 
 
 from .box import Box
 from .complex import MassCheck, RiemannianComplex
+from .curvature import (
+    curvature_report,
+    edge_curvature,
+    forman_curvature,
+    ollivier_ricci,
+    vertex_curvature,
+    with_curvature,
+)
 from .datacells import DataCells, data_cells
 
 # `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
@@ -68,12 +76,18 @@ __all__ = [
     "TreePartition",
     "UnsupportedModelError",
     "__version__",
+    "curvature_report",
     "data_cells",
+    "edge_curvature",
     "exceptions",
+    "forman_curvature",
+    "ollivier_ricci",
     "partition",
     "partition_hyperplanes",
     "partition_relu",
     "partition_tree",
     "plot_slice",
     "slice_partition",
+    "vertex_curvature",
+    "with_curvature",
 ]

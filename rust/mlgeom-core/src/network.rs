@@ -17,23 +17,34 @@ impl Dense {
         &self.weight[k * self.n_in..(k + 1) * self.n_in]
     }
 
-    /// W (J x + c) + b as (W J, W c + b), with J row-major `n_in × d`.
+    /// W (J x + c) + b as (W J, W c + b), with J row-major `n_in × d`. Inputs whose row of J and
+    /// entry of c are both zero (inactive ReLUs upstream) are skipped.
     pub fn compose(&self, jac: &[f64], off: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+        let active: Vec<usize> = (0..self.n_in)
+            .filter(|&i| off[i] != 0.0 || jac[i * d..(i + 1) * d].iter().any(|&v| v != 0.0))
+            .collect();
         let mut out_jac = vec![0.0; self.n_out * d];
         let mut out_off = self.bias.clone();
         for k in 0..self.n_out {
+            let row = self.row(k);
             let target = &mut out_jac[k * d..(k + 1) * d];
-            for (i, &w) in self.row(k).iter().enumerate() {
-                if w != 0.0 {
-                    target
-                        .iter_mut()
-                        .zip(&jac[i * d..(i + 1) * d])
-                        .for_each(|(t, j)| *t += w * j);
-                    out_off[k] += w * off[i];
-                }
+            for &i in &active {
+                let w = row[i];
+                target
+                    .iter_mut()
+                    .zip(&jac[i * d..(i + 1) * d])
+                    .for_each(|(t, j)| *t += w * j);
+                out_off[k] += w * off[i];
             }
         }
         (out_jac, out_off)
+    }
+
+    /// Euclidean norm of every row of W.
+    pub fn row_norms(&self) -> Vec<f64> {
+        (0..self.n_out)
+            .map(|k| self.row(k).iter().map(|v| v * v).sum::<f64>().sqrt())
+            .collect()
     }
 }
 
@@ -44,6 +55,8 @@ pub struct Network {
     pub output: Option<Dense>,
     /// Index of the first bit (neuron) of each hidden layer; the last entry is the number of neurons.
     pub first_bit: Vec<usize>,
+    /// Row norms of each hidden layer's weight matrix (scales for the zero-gradient test).
+    pub row_norms: Vec<Vec<f64>>,
     pub dim: usize,
 }
 
@@ -81,10 +94,12 @@ impl Network {
         for layer in &hidden {
             first_bit.push(first_bit.last().expect("non-empty") + layer.n_out);
         }
+        let row_norms = hidden.iter().map(Dense::row_norms).collect();
         Ok(Self {
             hidden,
             output,
             first_bit,
+            row_norms,
             dim,
         })
     }

@@ -98,11 +98,7 @@ impl ReluNet {
         for k in 0..layer.n_out {
             let n = &jac[k * d..(k + 1) * d];
             let norm = n.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let row_scale = layer.weight[k * layer.n_in..(k + 1) * layer.n_in]
-                .iter()
-                .map(|v| v * v)
-                .sum::<f64>()
-                .sqrt();
+            let row_scale = self.net.row_norms[layer_index - 1][k];
             let bit = (first + k) as u32;
             if norm <= 1e-13 * row_scale * input_scale || !(off[k] / norm).is_finite() {
                 // Constant on the cell (a dead or always-on neuron): a placeholder plane keeps ids dense.
