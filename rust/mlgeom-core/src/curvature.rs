@@ -615,6 +615,8 @@ pub struct TransportSolver {
     queue: Vec<u32>,
     minus: Vec<u32>,
     plus: Vec<u32>,
+    /// Pivots before Bland's rule takes over (tests set 0 to exercise it).
+    bland_after: Option<usize>,
 }
 
 impl TransportSolver {
@@ -674,7 +676,7 @@ impl TransportSolver {
         } else {
             ((cells as f64).sqrt().ceil() as usize).max(64)
         };
-        let bland_after = 50 * (m + n) + 1000;
+        let bland_after = self.bland_after.unwrap_or(50 * (m + n) + 1000);
         let give_up = 200 * (m + n) * (m + n) + 100_000;
         let mut next = 0usize;
         let mut pivots = 0usize;
@@ -1020,6 +1022,53 @@ mod tests {
             let got = solver.solve(&a, &b, &cost).unwrap();
             let want = w1_line(&xa, &a, &xb, &b);
             assert!((got - want).abs() < 1e-12, "{m}x{n}: {got} vs {want}");
+        }
+    }
+
+    /// W₁ by a general LP (microlp), as an independent reference.
+    fn w1_lp(a: &[f64], b: &[f64], cost: &[f64]) -> f64 {
+        use microlp::{ComparisonOp, OptimizationDirection, Problem};
+        let (m, n) = (a.len(), b.len());
+        let mut lp = Problem::new(OptimizationDirection::Minimize);
+        let vars: Vec<_> = cost.iter().map(|&c| lp.add_var(c, (0.0, f64::INFINITY))).collect();
+        for i in 0..m {
+            let row: Vec<_> = (0..n).map(|j| (vars[i * n + j], 1.0)).collect();
+            lp.add_constraint(row, ComparisonOp::Eq, a[i]);
+        }
+        for j in 0..n {
+            let col: Vec<_> = (0..m).map(|i| (vars[i * n + j], 1.0)).collect();
+            lp.add_constraint(col, ComparisonOp::Eq, b[j]);
+        }
+        lp.solve().unwrap().into_solution().unwrap().objective()
+    }
+
+    #[test]
+    fn transport_matches_a_general_lp_on_degenerate_costs() {
+        let mut rng = Lcg(19);
+        let mut solver = TransportSolver::default();
+        for trial in 0..400 {
+            let (m, n) = (1 + trial % 8, 1 + (trial / 8) % 9);
+            // Small integer costs (many ties, not a metric) and masses with zeros and repeats.
+            let cost: Vec<f64> = (0..m * n).map(|_| (rng.next() * 4.0).floor()).collect();
+            let quarter = |rng: &mut Lcg, k: usize| {
+                let mut v: Vec<f64> = (0..k).map(|_| (rng.next() * 3.0).floor()).collect();
+                if v.iter().all(|&x| x == 0.0) {
+                    v[0] = 1.0;
+                }
+                let s: f64 = v.iter().sum();
+                v.iter().map(|x| x / s).collect::<Vec<_>>()
+            };
+            let a = quarter(&mut rng, m);
+            let b = quarter(&mut rng, n);
+            let want = w1_lp(&a, &b, &cost);
+            for bland_after in [None, Some(0)] {
+                solver.bland_after = bland_after;
+                let got = solver.solve(&a, &b, &cost).unwrap();
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "trial {trial} ({m}x{n}, {bland_after:?}): {got} vs {want}"
+                );
+            }
         }
     }
 
