@@ -24,7 +24,6 @@ import numpy.typing as npt
 
 from . import _core
 from ._format import format_table
-from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
@@ -58,7 +57,6 @@ def _as_box(box: Any, dim: int) -> Box:
     )
 
 
-@guard_cells("hyperplanes")
 def partition_hyperplanes(
     W: npt.ArrayLike,
     c: npt.ArrayLike,
@@ -93,10 +91,7 @@ def partition_hyperplanes(
         Worker threads. Default: ``$MLGEOM_NUM_THREADS`` if set, else all cores.
         The result does not depend on it.
     max_cells : int, default 10_000_000
-        Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard). A request that
-        certainly exceeds it (more distinct hyperplanes cross the box than ``max_cells - 1``) fails before
-        any enumeration; the error states the bounds known up front (at least 1 + the crossing
-        hyperplanes, at most Buck's sum_{k<=d} C(m, k)).
+        Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard).
     ridges : bool, default True
         Also compute ridges (dihedral angles); skip them to save time and memory.
     vertices : bool, default True
