@@ -48,7 +48,14 @@ from .exceptions import InvalidInputError, NumericalError, UnsupportedModelError
 from .partition import DEFAULT_MAX_CELLS, Partition, _readonly, partition_hyperplanes
 from .relu import AffineMaps, ReluPartition, _layers, partition_relu
 
-__all__ = ["LinearModelPartition", "ModelPartition", "ReluModelPartition", "attach_predictions", "partition"]
+__all__ = [
+    "LinearModelPartition",
+    "ModelPartition",
+    "ReluModelPartition",
+    "attach_predictions",
+    "partition",
+    "relu_layers",
+]
 
 Regions = Literal["activation", "decision", "ovr", "box", "leaves"]
 HeadKind = Literal["identity", "argmax", "threshold", "multilabel", "cell"]
@@ -500,6 +507,31 @@ def partition(
             "for a ReLU network pass lists of per-layer arrays: ([W1, W2, ...], [b1, b2, ...])"
         )
     raise UnsupportedModelError(f"cannot partition a {_type_name(model)}; supported: {SUPPORTED}")
+
+
+def relu_layers(model: Any) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]], bool]:
+    """The layers of a ReLU network as float64 arrays in torch layout: ``(weights, biases, output_layer)``.
+
+    ``model`` is a ``(weights, biases)`` pair of per-layer lists (the last layer is the linear output
+    layer), a torch ``Sequential`` of ``Linear``/``ReLU`` (a trailing ReLU means there is no output
+    layer) or a scikit-learn ``MLPClassifier``/``MLPRegressor`` with ReLU activation. ``weights[l]``
+    is (out, in); ``output_layer`` says whether the last layer is affine (not followed by ReLU).
+    """
+    if _is_weight_pair(model):
+        ws, bs = _layers(*model)
+        return ws, bs, True
+    from . import _sklearn, _torch
+
+    if _torch.is_torch_object(model):
+        net = _torch.read_torch(model)
+        return net.weights, net.biases, net.output_layer
+    if _sklearn.is_mlp(model):
+        mlp = _sklearn.read_mlp(model)
+        return mlp.weights, mlp.biases, True
+    raise UnsupportedModelError(
+        f"{_type_name(model)} is not a ReLU network; give a (weights, biases) pair of per-layer lists, a torch "
+        "Sequential of Linear and ReLU layers or a scikit-learn MLP with activation='relu'"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ helpers
