@@ -17,6 +17,9 @@ the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooMany
 :class:`NumericalError`, :class:`UnsupportedModelError`. The nerve of a partition as a Riemannian
 simplicial complex: :class:`RiemannianComplex` (boundary and mass matrices, Hodge, graph and extended
 Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`).
+Through the layers of a ReLU network: :class:`LayerTrace` and :class:`ConstantForm` (pulled-back
+forms, metrics and volumes on the data cells of every layer); :class:`GeometricPenalty` (differentiable
+geometric regularization for training, torch).
 """
 
 from __future__ import annotations
@@ -44,12 +47,14 @@ from .curvature import (
     with_curvature,
 )
 from .datacells import DataCells, data_cells
+from .forms import ConstantForm, LayerTrace
 
 # `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
 # `from mlgeom_rs.partition import ...` still finds the module.
 from .models import LinearModelPartition, ModelPartition, ReluModelPartition, partition
 from .partition import Partition, partition_hyperplanes
 from .plot import plot_slice, slice_partition
+from .regularize import GeometricPenalty
 from .relu import AffineMaps, ReluPartition, partition_relu
 from .tables import FacetTable, RidgeTable
 from .trees import TreePartition, partition_tree
@@ -59,9 +64,12 @@ __version__: str = _core.__version__
 __all__ = [
     "AffineMaps",
     "Box",
+    "ConstantForm",
     "DataCells",
     "FacetTable",
+    "GeometricPenalty",
     "InvalidInputError",
+    "LayerTrace",
     "LinearModelPartition",
     "MassCheck",
     "MlgeomError",

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from .exceptions import InvalidInputError, UnsupportedModelError
 
-__all__ = ["TorchNet", "is_torch_object", "read_torch"]
+__all__ = ["TorchNet", "is_torch_object", "linear_layers", "read_torch"]
 
 SUPPORTED = (
     "torch.nn.Sequential of Linear and ReLU layers, alternating and starting with Linear (a final ReLU "
@@ -57,9 +57,10 @@ def _walk(module: Any, prefix: str) -> Iterator[tuple[str, Any]]:
             yield path, child
 
 
-def read_torch(model: Any) -> TorchNet:
-    """Read the Linear layers of ``model``; raise :class:`UnsupportedModelError` for anything else."""
-    import torch
+def linear_layers(model: Any) -> tuple[list[Any], bool]:
+    """The ``nn.Linear`` modules of a supported model, in order, and whether the last is an output layer
+    (no ReLU after it); raise :class:`UnsupportedModelError` for anything else. The modules are the
+    model's own (their parameters keep their gradients)."""
     from torch import nn
 
     if isinstance(model, nn.Linear):
@@ -102,7 +103,14 @@ def read_torch(model: Any) -> TorchNet:
         raise UnsupportedModelError(
             f"the layers must alternate Linear and ReLU, starting with Linear; got {got}. Supported: {SUPPORTED}"
         )
-    linears = [layer for _, layer in kept if isinstance(layer, nn.Linear)]
+    return [layer for _, layer in kept if isinstance(layer, nn.Linear)], kinds.endswith("L")
+
+
+def read_torch(model: Any) -> TorchNet:
+    """Read the Linear layers of ``model``; raise :class:`UnsupportedModelError` for anything else."""
+    import torch
+
+    linears, output_layer = linear_layers(model)
     weights, biases = [], []
     for layer in linears:
         weights.append(layer.weight.detach().cpu().double().numpy())
@@ -120,4 +128,4 @@ def read_torch(model: Any) -> TorchNet:
         return np.asarray(out.detach().cpu().double().numpy(), dtype=np.float64).reshape(points.shape[0], -1)
 
     eps = float(torch.finfo(dtype).eps) if dtype.is_floating_point else float(np.finfo(np.float64).eps)
-    return TorchNet(weights, biases, output_layer=kinds.endswith("L"), forward=forward, eps=eps)
+    return TorchNet(weights, biases, output_layer=output_layer, forward=forward, eps=eps)
