@@ -16,6 +16,7 @@ import scipy.sparse
 
 __all__ = [
     "boundary_matrix",
+    "sorted_unique",
     "clique_extend",
     "group_subsets",
     "lookup_rows",
@@ -26,6 +27,15 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 
 _KEY_LIMIT = 2**62
+
+
+def sorted_unique(a: IntArray) -> IntArray:
+    """The distinct values of an integer array, ascending (a plain sort: faster than ``np.unique``'s hash path)."""
+    s = np.sort(np.asarray(a, dtype=np.int64).reshape(-1))
+    if s.size == 0:
+        return s
+    out: IntArray = s[np.concatenate([[True], s[1:] != s[:-1]])]
+    return out
 
 
 def row_keys(blocks: list[IntArray], n: int) -> list[IntArray]:
@@ -61,8 +71,14 @@ def unique_rows(rows: IntArray, n: int) -> tuple[IntArray, IntArray, IntArray]:
     if rows.shape[0] == 0:
         return rows.reshape(0, rows.shape[1]), np.zeros(0, np.int64), np.zeros(0, np.int64)
     (keys,) = row_keys([rows], n)
-    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-    return rows[first], inverse.astype(np.int64), counts.astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    start = np.concatenate([[True], sk[1:] != sk[:-1]])
+    heads = np.flatnonzero(start)
+    inverse = np.empty(keys.shape[0], dtype=np.int64)
+    inverse[order] = np.cumsum(start) - 1
+    counts = np.diff(np.append(heads, keys.shape[0])).astype(np.int64)
+    return rows[order[heads]], inverse, counts
 
 
 def lookup_rows(table: IntArray, queries: IntArray, n: int) -> IntArray:

@@ -92,10 +92,15 @@ class _Level:
 
 
 def _group_csr(keys: IntArray, values: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
-    """CSR grouping of ``values`` by ``keys`` (values sorted within each group, duplicates removed)."""
-    pairs = np.unique(np.column_stack([keys, values]), axis=0) if keys.size else np.zeros((0, 2), np.int64)
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(pairs[:, 0], minlength=n_groups))]).astype(np.int64)
-    return ptr, pairs[:, 1].astype(np.int64)
+    """CSR grouping of ``values`` (in 0..n_values-1) by ``keys`` (in 0..n_groups-1): values sorted within each
+    group, duplicates removed (one sort of int64 keys)."""
+    if keys.size == 0:
+        return np.zeros(n_groups + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    base = int(values.max()) + 1
+    k = _nerve.sorted_unique(keys.astype(np.int64) * base + values.astype(np.int64))
+    grp, val = np.divmod(k, base)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(grp, minlength=n_groups))]).astype(np.int64)
+    return ptr, val.astype(np.int64)
 
 
 def _ball_volume(k: int) -> float:
@@ -197,6 +202,7 @@ class RiemannianComplex:
         elif bandwidth is not None:
             raise InvalidInputError("bandwidth applies only to measure='data'")
         self._mass_cache: dict[int, FloatArray] = {}
+        self._boundary_cache: dict[int, scipy.sparse.csr_array] = {}
         self._levels = self._build()
         self._cells = np.arange(self._n, dtype=np.int64)
         if empty == "drop" and measure == "data":
@@ -249,11 +255,15 @@ class RiemannianComplex:
         f = self._part.facets  # type: ignore[union-attr]
         inner = np.flatnonzero(f.interior & (f.areas > 0))
         pairs = np.sort(f.cells[inner], axis=1)
-        uniq, inv, _ = _nerve.unique_rows(pairs, self._n)
-        first = np.full(uniq.shape[0], -1, dtype=np.int64)
-        first[inv[::-1]] = inner[::-1]
-        area = np.bincount(inv, weights=f.areas[inner], minlength=uniq.shape[0]).astype(np.float64)
-        return uniq, first, area
+        if inner.size == 0:
+            return pairs.reshape(0, 2), inner, np.zeros(0)
+        (keys,) = _nerve.row_keys([pairs], self._n)
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        start = np.concatenate([[True], sk[1:] != sk[:-1]])
+        heads = np.flatnonzero(start)
+        area = np.add.reduceat(f.areas[inner][order], heads)
+        return pairs[order[heads]], inner[order[heads]], np.asarray(area, dtype=np.float64)
 
     def _vertex_stars(self) -> tuple[IntArray, IntArray]:
         part = self._part
@@ -561,7 +571,9 @@ class RiemannianComplex:
         lv = self._level(k)
         if k == 0:
             return scipy.sparse.csr_array((0, lv.S.shape[0]), dtype=np.float64)
-        return _nerve.boundary_matrix(self._levels[k - 1].S, lv.S, self._n)
+        if k not in self._boundary_cache:
+            self._boundary_cache[k] = _nerve.boundary_matrix(self._levels[k - 1].S, lv.S, self._n)
+        return self._boundary_cache[k].copy()
 
     def mass(self, k: int, dihedral: bool = False) -> scipy.sparse.csr_array:
         """The mass (Gram) matrix M_k of the k-simplices, ``csr_array`` (n_k, n_k) (paper.md §2.3).

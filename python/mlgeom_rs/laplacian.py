@@ -50,10 +50,22 @@ def _diag(v: FloatArray) -> Sparse:
     return scipy.sparse.diags_array(np.asarray(v, dtype=np.float64), format="csr")
 
 
+def _scale(A: Sparse, left: FloatArray | None = None, right: FloatArray | None = None, copy: bool = False) -> Sparse:
+    """diag(left) · A · diag(right) by scaling the stored entries (no sparse products); in place unless ``copy``."""
+    A = scipy.sparse.csr_array(A, copy=copy)
+    if left is not None:
+        A.data *= np.repeat(np.asarray(left, dtype=np.float64), np.diff(A.indptr))
+    if right is not None:
+        A.data *= np.asarray(right, dtype=np.float64)[A.indices]
+    return A
+
+
 def stiffness(B: Sparse, w: FloatArray | Sparse) -> Sparse:
     """K = B W Bᵀ (W = diag(w) or a sparse matrix); for B = B_1, fᵀKf = Σ_e w_e (f_i − f_j)² (paper.md §3)."""
-    W = w if scipy.sparse.issparse(w) else _diag(w)
-    return scipy.sparse.csr_array(B @ W @ B.T)
+    if scipy.sparse.issparse(w):
+        return scipy.sparse.csr_array(B @ w @ B.T)
+    Bt = scipy.sparse.csr_array(B.T, copy=True)
+    return scipy.sparse.csr_array(B @ _scale(Bt, left=w))
 
 
 def hodge(
@@ -70,29 +82,35 @@ def hodge(
     random_walk: down·M_k + M_k⁺·up; symmetric: M_k^{1/2}·down·M_k^{1/2} + M_k^{+1/2}·up·M_k^{+1/2};
     stiffness: M_k·down·M_k + up.
     """
+    if form not in ("random_walk", "symmetric", "stiffness"):
+        raise InvalidInputError(f"unknown form {form!r}")
     n = m.shape[0]
-    down = Bk.T @ _diag(pinv(m_down)) @ Bk if Bk is not None and Bk.shape[0] and m_down is not None else None
+    down = (
+        stiffness(scipy.sparse.csr_array(Bk.T), pinv(m_down))
+        if Bk is not None and Bk.shape[0] and m_down is not None
+        else None
+    )
     up = stiffness(Bk1, m_up) if Bk1 is not None and Bk1.shape[1] and m_up is not None else None
-    out = scipy.sparse.csr_array((n, n), dtype=np.float64)
+    terms = []
     if form == "random_walk":
         if down is not None:
-            out = out + down @ _diag(m)
+            terms.append(_scale(down, right=m))
         if up is not None:
-            out = out + _diag(pinv(m)) @ up
+            terms.append(_scale(up, left=pinv(m)))
     elif form == "symmetric":
-        s, si = _diag(np.sqrt(np.maximum(m, 0.0))), _diag(pinv_sqrt(m))
+        s, si = np.sqrt(np.maximum(m, 0.0)), pinv_sqrt(m)
         if down is not None:
-            out = out + s @ down @ s
+            terms.append(_scale(down, left=s, right=s))
         if up is not None:
-            out = out + si @ up @ si
-    elif form == "stiffness":
-        if down is not None:
-            out = out + _diag(m) @ down @ _diag(m)
-        if up is not None:
-            out = out + up
+            terms.append(_scale(up, left=si, right=si))
     else:
-        raise InvalidInputError(f"unknown form {form!r}")
-    out = scipy.sparse.csr_array(out)
+        if down is not None:
+            terms.append(_scale(down, left=m, right=m))
+        if up is not None:
+            terms.append(up)
+    if not terms:
+        return scipy.sparse.csr_array((n, n), dtype=np.float64)
+    out = terms[0] if len(terms) == 1 else scipy.sparse.csr_array(terms[0] + terms[1])
     out.sum_duplicates()
     return out
 
@@ -112,10 +130,10 @@ def graph(
     if form == "combinatorial":
         return L
     if form == "random_walk":
-        return scipy.sparse.csr_array(_diag(pinv(m0)) @ L)
+        return _scale(L, left=pinv(m0))
     if form == "symmetric":
-        s = _diag(pinv_sqrt(m0))
-        return scipy.sparse.csr_array(s @ L @ s)
+        s = pinv_sqrt(m0)
+        return _scale(L, left=s, right=s)
     raise InvalidInputError(f"form must be 'combinatorial', 'random_walk' or 'symmetric'; got {form!r}")
 
 
