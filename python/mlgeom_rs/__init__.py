@@ -16,7 +16,8 @@ matplotlib, optional), and
 the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooManyCellsError`,
 :class:`NumericalError`, :class:`UnsupportedModelError`. The nerve of a partition as a Riemannian
 simplicial complex: :class:`RiemannianComplex` (boundary and mass matrices, Hodge, graph and extended
-Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`).
+Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`), :class:`SimplicialSpline` and
+:func:`refine` (model refinement, :class:`RefinedModel`).
 Through the layers of a ReLU network: :class:`LayerTrace` and :class:`ConstantForm` (pulled-back
 forms, metrics and volumes on the data cells of every layer); :class:`GeometricPenalty` (differentiable
 geometric regularization for training, torch).
@@ -56,6 +57,7 @@ from .partition import Partition, partition_hyperplanes
 from .plot import plot_slice, slice_partition
 from .regularize import GeometricPenalty
 from .relu import AffineMaps, ReluPartition, partition_relu
+from .splines import RefinedModel, SimplicialSpline, refine
 from .tables import FacetTable, RidgeTable
 from .trees import TreePartition, partition_tree
 
@@ -76,10 +78,12 @@ __all__ = [
     "ModelPartition",
     "NumericalError",
     "Partition",
+    "RefinedModel",
     "ReluModelPartition",
     "ReluPartition",
     "RidgeTable",
     "RiemannianComplex",
+    "SimplicialSpline",
     "TooManyCellsError",
     "TreePartition",
     "UnsupportedModelError",
@@ -95,6 +99,7 @@ __all__ = [
     "partition_relu",
     "partition_tree",
     "plot_slice",
+    "refine",
     "slice_partition",
     "vertex_curvature",
     "with_curvature",
