@@ -379,7 +379,13 @@ class RiemannianComplex:
                     continue
                 stars = self._ridge_stars
                 if k == 2 and stars is not None:
-                    rows, grp = _nerve.group_subsets(stars[0], stars[1], 3)
+                    # Around a (d-2)-face the cells form a cycle (a path on the box boundary), and a cell has just
+                    # two facets through the face, toward its neighbours there: three cells are pairwise
+                    # facet-adjacent only when they are all the cells around a face. So only stars of size 3.
+                    ptr, members = stars[0], stars[1]
+                    three = np.flatnonzero(np.diff(ptr) == 3)
+                    rows = members[ptr[three][:, None] + np.arange(3)]
+                    grp = three
                     S, inv, _ = _nerve.unique_rows(rows, n)
                     face = np.full(S.shape[0], -1, dtype=np.int64)
                     face[inv[::-1]] = grp[::-1]
