@@ -88,6 +88,8 @@ def test_analyze_npz_network(net, tmp_path):
     assert report["volumes"]["sum"] == pytest.approx(4.0)
     assert report["data"]["outside_box"] == 0
     assert "prediction" in report["cells"][0]
+    assert report["curvature"]["kind"] == "forman" and report["curvature"]["min"] <= report["curvature"]["max"]
+    assert "curvature" in proc.stdout
     if _has("matplotlib"):
         assert (tmp_path / "o.png").stat().st_size > 1000
     if _has("pyarrow"):

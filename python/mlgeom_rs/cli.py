@@ -9,7 +9,7 @@ Commands
     without matplotlib the picture is skipped with a note).
 ``analyze MODEL``
     Partition the box ``--box LO HI`` (or the bounding box of ``--data``) by a saved model and print
-    the cells, a volume summary and an adjacency summary; optionally write JSON, a picture and a
+    the cells, a volume summary, an adjacency summary and a curvature summary; optionally write JSON, a picture and a
     Parquet file of the cells. MODEL is one of
 
     - ``.npz``: a ReLU network with arrays ``W0, b0, W1, b1, ...`` (``W<k>`` of shape (out, in), the
@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         help="partition a box by a saved model and summarise the cells",
         description="Partition a box by a saved model (.npz of weights W0,b0,W1,b1,... or hyperplanes W,c; "
         "a torch.save-d or TorchScript nn.Sequential of Linear/ReLU; a pickled or joblib scikit-learn MLP, "
-        "linear model, tree or forest) and print cells, volumes and adjacency. WARNING: loading a pickle, "
+        "linear model, tree or forest) and print cells, volumes, adjacency and curvature. WARNING: loading a pickle, "
         "joblib or full torch file runs code from it; analyze only files you trust.",
         epilog="Examples: mlgeom-rs analyze net.npz --box -1 1 --plot net.png;  "
         "mlgeom-rs analyze forest.joblib --data X.npy --json cells.json",
@@ -430,6 +430,26 @@ def _adjacency_summary(part: Partition) -> dict[str, float | int]:
     }
 
 
+def _curvature_summary(part: Partition) -> dict[str, Any]:
+    """Quantiles of the Forman curvature of the cells (mlgeom_rs.curvature.vertex_curvature)."""
+    from .curvature import vertex_curvature
+
+    try:
+        values = np.asarray(vertex_curvature(part, "forman"), dtype=np.float64)
+    except MlgeomError as exc:
+        return {"error": str(exc)}
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return {"error": "no cell has a neighbour"}
+    return {
+        "kind": "forman",
+        "min": float(finite.min()),
+        "median": float(np.median(finite)),
+        "max": float(finite.max()),
+        "cells_without_neighbours": int(values.size - finite.size),
+    }
+
+
 def _data_summary(part: Partition, X: npt.NDArray[np.float64]) -> dict[str, int]:
     cells = part.locate(X)
     inside = cells >= 0
@@ -510,6 +530,15 @@ def _analyze(args: argparse.Namespace) -> int:
         f"  {adj['edges']} edges, mean degree {adj['mean_degree']:.3g}, max degree {adj['max_degree']}, "
         f"{adj['components']} connected component{'s' * (adj['components'] != 1)}"
     )
+    curvature = _curvature_summary(part)
+    print("\ncurvature (Forman, per cell: mean over its facets; paper.md §5(b))")
+    if "error" in curvature:
+        print(f"  not computed: {curvature['error']}")
+    else:
+        print(
+            f"  min {curvature['min']:.4g}  median {curvature['median']:.4g}  max {curvature['max']:.4g}  "
+            f"({curvature['cells_without_neighbours']} cells without neighbours)"
+        )
     report: dict[str, Any] = {
         "model": args.model,
         "partition": type(part).__name__,
@@ -521,6 +550,7 @@ def _analyze(args: argparse.Namespace) -> int:
         "seconds": elapsed,
         "volumes": vol,
         "adjacency": adj,
+        "curvature": curvature,
     }
     if X is not None:
         data = _data_summary(part, X)
