@@ -180,3 +180,21 @@ def test_vertices_false_cannot_be_drawn():
 def test_unsupported_slice_source():
     with pytest.raises(mg.UnsupportedModelError, match="cannot slice"):
         plot_slice(object(), [0, 0, 0], [1, 0, 0], [0, 1, 0], box=(0, 1))
+
+
+def test_plot_complex():
+    from mlgeom_rs.plot import EDGES_GID, TRIANGLES_GID, plot_complex
+
+    part = random_arrangement(8, 2, seed=3).partition()
+    cx = mg.RiemannianComplex(part, nerve="full")
+    kappa = np.asarray(mg.vertex_curvature(part), dtype=float)
+    kappa[0] = np.nan  # drawn uncoloured
+    ax = plot_complex(cx, vertex_values=kappa, edge_values=np.arange(cx.shape[1], dtype=float))
+    assert len(_artist(ax, EDGES_GID).get_segments()) == cx.shape[1]
+    assert len(_artist(ax, TRIANGLES_GID).get_paths()) == cx.shape[2] > 0
+    assert len(ax.figure.axes) == 3  # two colour bars
+    assert _png_colors(ax.figure) >= 8
+    with pytest.raises(mg.InvalidInputError, match="shape"):
+        plot_complex(cx, vertex_values=np.ones(3))
+    with pytest.raises(mg.InvalidInputError, match="2-D"):
+        plot_complex(mg.RiemannianComplex(random_arrangement(4, 3, seed=0).partition()))

@@ -9,6 +9,8 @@ is cut by two lines into four rectangles.
   strip), coloured by label, volume, the model's prediction or any per-cell array, with facets,
   data points and a colour bar;
 - :func:`plot3d` (also ``Partition.plot3d``): the faces of the cells of a 3-D partition;
+- :func:`plot_complex`: the nerve complex of a 2-D partition over its cells (vertices at the cell
+  centroids, edges, filled triangles), coloured by any per-vertex or per-edge array (curvature);
 - :func:`plot_slice` and :func:`slice_partition`: the exact partition of a plane
   ``x = origin + s·u + t·v`` through a higher-dimensional arrangement or ReLU network, obtained by
   restricting the model to the plane (the hyperplanes ``W x + c = 0`` become ``(W [u v]) (s, t) +
@@ -36,7 +38,7 @@ from .partition import Partition, partition_hyperplanes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot", "plot3d", "plot_slice", "slice_partition"]
+__all__ = ["plot", "plot3d", "plot_complex", "plot_slice", "slice_partition"]
 
 ColorBy = Literal["label", "volume", "prediction"] | npt.ArrayLike
 
@@ -222,7 +224,8 @@ def _face_colors(colors: _Colors, cmap: Any, norm: Any) -> tuple[npt.NDArray[np.
 
         vals = colors.values
         if norm is None:
-            lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
+            finite = vals[np.isfinite(vals)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             norm = Normalize(lo, hi if hi > lo else lo + 1.0)
         mappable = ScalarMappable(norm=norm, cmap=mpl.colormaps[cmap or "viridis"])
         mappable.set_array(vals)
@@ -815,3 +818,101 @@ def _polygon_edges(polys: Sequence[npt.NDArray[np.float64]], clip: npt.NDArray[n
     if clip is not None and clip.shape[0] >= 2:
         edges.append(np.stack([clip, np.roll(clip, -1, axis=0)], axis=1))
     return np.concatenate(edges) if edges else np.zeros((0, 2, 2))
+
+
+# ------------------------------------------------------------------------------------------------ complexes
+EDGES_GID = "mlgeom-edges"
+TRIANGLES_GID = "mlgeom-triangles"
+VERTICES_GID = "mlgeom-vertices"
+
+
+def plot_complex(
+    cx: Any,
+    ax: Axes | None = None,
+    *,
+    vertex_values: npt.ArrayLike | None = None,
+    edge_values: npt.ArrayLike | None = None,
+    show_partition: bool = True,
+    cmap: str | None = None,
+    colorbar: bool = True,
+) -> Axes:
+    """Draw the nerve complex of a 2-D partition over the partition (Gajer & Ravel, §2.2).
+
+    Vertices sit at the centroids of their cells, edges join cells sharing a facet (or the
+    simplices of the full nerve), triangles are filled. ``vertex_values`` (one per vertex, e.g.
+    :func:`mlgeom_rs.vertex_curvature`) colours the vertices and ``edge_values`` (one per edge, in
+    the order of ``cx.simplices(1)``, e.g. :func:`mlgeom_rs.edge_curvature`) the edges, each with a
+    colour bar; numbers only.
+
+    Parameters
+    ----------
+    cx : RiemannianComplex
+        A complex built from a 2-D :class:`~mlgeom_rs.Partition` (data cells have no geometry to draw).
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+    show_partition : bool, default True
+        Draw the cells underneath, faintly, with their facets.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Vertices, edges and triangles are collections with gids ``'mlgeom-vertices'``,
+        ``'mlgeom-edges'`` and ``'mlgeom-triangles'``.
+    """
+    _matplotlib()
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    part = getattr(cx, "partition", None)
+    if not isinstance(part, Partition):
+        raise InvalidInputError("plot_complex draws a complex built from a Partition (data cells have no geometry)")
+    if part.dim != 2:
+        raise InvalidInputError(
+            f"plot_complex draws complexes of 2-D partitions; this one is {part.dim}-D (use slice_partition first)"
+        )
+    points = np.asarray(part.centroids)[np.asarray(cx.cells)]
+    n0 = points.shape[0]
+    edges = np.asarray(cx.simplices(1)) if cx.max_dim >= 1 else np.zeros((0, 2), dtype=np.int64)
+    triangles = np.asarray(cx.simplices(2)) if cx.max_dim >= 2 else np.zeros((0, 3), dtype=np.int64)
+    ax = _new_axes(ax)
+    if show_partition:
+        plot(part, ax, color_by=np.zeros(part.n_cells), cmap="Greys", alpha=0.15, colorbar=False)
+    if triangles.shape[0]:
+        ax.add_collection(
+            PolyCollection(
+                list(points[triangles]), facecolors="tab:orange", alpha=0.25, edgecolors="none", gid=TRIANGLES_GID
+            )
+        )
+    edge_colors: Any = "0.25"
+    edge_mappable = None
+    if edge_values is not None:
+        vals = _values(edge_values, edges.shape[0], "edge_values")
+        edge_rgba, edge_mappable = _face_colors(_Colors("edge value", values=vals), cmap, None)
+        edge_colors = edge_rgba
+    ax.add_collection(LineCollection(list(points[edges]), colors=edge_colors, linewidths=1.2, gid=EDGES_GID, zorder=3))
+    vertex_colors: Any = "k"
+    vertex_mappable = None
+    if vertex_values is not None:
+        vals = _values(vertex_values, n0, "vertex_values")
+        vertex_rgba, vertex_mappable = _face_colors(_Colors("vertex value", values=vals), cmap, None)
+        vertex_colors = vertex_rgba
+    ax.scatter(
+        points[:, 0], points[:, 1], s=18, c=vertex_colors, edgecolors="k", linewidths=0.4, zorder=4, gid=VERTICES_GID
+    )
+    if colorbar:
+        if vertex_mappable is not None:
+            ax.figure.colorbar(vertex_mappable, ax=ax, label="vertex value")
+        if edge_mappable is not None:
+            ax.figure.colorbar(edge_mappable, ax=ax, label="edge value")
+    _set_limits(ax, part.box.lo, part.box.hi, None)
+    return ax
+
+
+def _values(values: npt.ArrayLike, n: int, name: str) -> npt.NDArray[np.float64]:
+    """Numbers, one per simplex; NaN (e.g. the curvature of a cell without neighbours) is drawn uncoloured."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise InvalidInputError(f"{name} must be numbers; got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.shape != (n,):
+        raise InvalidInputError(f"{name} must have shape ({n},); got {arr.shape}")
+    return arr
