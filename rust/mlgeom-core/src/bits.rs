@@ -24,6 +24,18 @@ pub fn pattern_bit(words: &[u64], j: usize) -> bool {
     words[j / 64] >> (63 - j % 64) & 1 == 1
 }
 
+/// Flat packed patterns (`rows × words`) as bytes in `np.packbits` order (big-endian bits), `ceil(n_bits / 8)`
+/// bytes per row.
+pub fn packed_bytes(patterns: &[u64], words: usize, n_bits: usize) -> Vec<u8> {
+    let bytes = n_bits.div_ceil(8);
+    let rows = patterns.len().checked_div(words).unwrap_or(0);
+    let mut out = Vec::with_capacity(rows * bytes);
+    for row in patterns.chunks_exact(words.max(1)).take(rows) {
+        out.extend((0..bytes).map(|b| (row[b / 8] >> (56 - 8 * (b % 8))) as u8));
+    }
+    out
+}
+
 /// A set of vertex indices of one polytope: inline for up to 128 vertices, on the heap beyond.
 /// Sets that are combined must come from the same polytope (same capacity).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

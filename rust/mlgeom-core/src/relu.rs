@@ -34,13 +34,24 @@ pub struct LayerInput {
 impl ReluNet {
     /// Validates the box and the layers (`hidden[0]` takes the box dimension).
     pub fn new(hidden: Vec<Dense>, output: Option<Dense>, lo: &[f64], hi: &[f64]) -> Result<Self> {
-        // Box validation is shared with arrangements.
+        Self::from_network(Network::new(hidden, output, lo.len())?, lo, hi)
+    }
+
+    /// A validated network on the box [lo, hi] (its input dimension must be the box's).
+    pub fn from_network(net: Network, lo: &[f64], hi: &[f64]) -> Result<Self> {
+        if net.dim != lo.len() {
+            return crate::error::invalid(format!(
+                "the network takes {} inputs but the box has dimension {}",
+                net.dim,
+                lo.len()
+            ));
+        }
         let probe = crate::arrangement::Arrangement::new(&[], &[], lo, hi)?;
         Ok(Self {
             lo: lo.to_vec(),
             hi: hi.to_vec(),
             tol: probe.tol,
-            net: Network::new(hidden, output, lo.len())?,
+            net,
         })
     }
 

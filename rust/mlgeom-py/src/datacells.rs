@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use mlgeom_core::bits::packed_bytes;
 use mlgeom_core::datacells::{DataCells, adjacency};
 use mlgeom_core::{Dense, Network};
 use numpy::{PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
@@ -110,13 +111,8 @@ impl NativeDataCells {
     /// Patterns packed as by `np.packbits(patterns, axis=1)`, `(n_cells, ceil(n_bits/8))`.
     fn packed_patterns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
         let c = &self.cells;
-        let bytes = c.n_bits.div_ceil(8);
-        let mut out = Vec::with_capacity(c.n_cells() * bytes);
-        for i in 0..c.n_cells() {
-            let words = c.pattern(i);
-            out.extend((0..bytes).map(|b| (words[b / 8] >> (56 - 8 * (b % 8))) as u8));
-        }
-        PyArray1::from_vec(py, out).reshape([c.n_cells(), bytes])
+        let packed = packed_bytes(&c.patterns, c.pattern_words, c.n_bits);
+        PyArray1::from_vec(py, packed).reshape([c.n_cells(), c.n_bits.div_ceil(8)])
     }
 
     fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {

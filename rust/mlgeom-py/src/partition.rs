@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mlgeom_core::{Dense, Partition, PartitionOptions, RefineOptions, ReluNet};
+use mlgeom_core::{Partition, PartitionOptions, RefineOptions, ReluNet};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -152,33 +152,10 @@ pub fn partition_relu(
     vertices: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<NativePartition> {
-    if weights.len() != biases.len() {
-        return Err(raise(
-            "InvalidInputError",
-            format!(
-                "{} weight matrices but {} bias vectors; give one of each per layer",
-                weights.len(),
-                biases.len()
-            ),
-        ));
-    }
     if n_threads == Some(0) {
         return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
     }
-    let mut layers: Vec<Dense> = weights
-        .iter()
-        .zip(&biases)
-        .map(|(w, b)| {
-            let w = w.as_array();
-            Dense {
-                weight: w.iter().copied().collect(),
-                bias: b.as_array().to_vec(),
-                n_in: w.ncols(),
-                n_out: w.nrows(),
-            }
-        })
-        .collect();
-    let output = if output_layer { layers.pop() } else { None };
+    let net = crate::datacells::network(&weights, &biases, lo.as_array().len(), output_layer)?;
     let (lo, hi) = (lo.as_array().to_vec(), hi.as_array().to_vec());
     let result = run_interruptible(py, progress, |cancel, done| {
         let opts = PartitionOptions {
@@ -192,7 +169,7 @@ pub fn partition_relu(
             },
         };
         catch_panic(|| {
-            let net = ReluNet::new(layers, output, &lo, &hi)?;
+            let net = ReluNet::from_network(net, &lo, &hi)?;
             Partition::new(&net, opts)
         })
     })?;
@@ -257,13 +234,8 @@ impl NativePartition {
     /// Patterns packed as by `np.packbits(patterns, axis=1)` (big-endian bits), `(n_cells, ceil(m/8))`.
     fn packed_patterns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
         let p = &self.inner;
-        let bytes = p.n_bits.div_ceil(8);
-        let mut out = Vec::with_capacity(p.n_cells * bytes);
-        for i in 0..p.n_cells {
-            let words = p.pattern(i);
-            out.extend((0..bytes).map(|b| (words[b / 8] >> (56 - 8 * (b % 8))) as u8));
-        }
-        PyArray1::from_vec(py, out).reshape([p.n_cells, bytes])
+        let packed = mlgeom_core::bits::packed_bytes(&p.patterns, p.pattern_words, p.n_bits);
+        PyArray1::from_vec(py, packed).reshape([p.n_cells, p.n_bits.div_ceil(8)])
     }
 
     /// Model-specific numbers per cell, `(n_cells, payload_len)`: for a ReLU network the output's
