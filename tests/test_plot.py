@@ -198,3 +198,26 @@ def test_plot_complex():
         plot_complex(cx, vertex_values=np.ones(3))
     with pytest.raises(mg.InvalidInputError, match="2-D"):
         plot_complex(mg.RiemannianComplex(random_arrangement(4, 3, seed=0).partition()))
+
+
+def test_classifier_predictions_are_categories():
+    pytest.importorskip("sklearn")
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(7)
+    X = rng.uniform(0, 1, (100, 2))
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, (X[:, 0] > X[:, 1]).astype(int))
+    part = mg.partition(tree, mg.Box(0, 1, dim=2))
+    ax = part.plot(color_by="prediction")
+    assert ax.get_legend() is not None and len(ax.figure.axes) == 1  # a legend of classes, no colour bar
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["0", "1"]
+
+
+def test_gallery_script(tmp_path):
+    """docs/make_gallery.py runs and writes its pictures (the committed PNGs come from it)."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "make_gallery.py"
+    paths = runpy.run_path(str(script))["main"](tmp_path)
+    assert len(paths) >= 6 and all(p.stat().st_size > 5000 for p in paths)

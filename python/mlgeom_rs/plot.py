@@ -125,7 +125,10 @@ def _colors(part: Partition, color_by: Any, predictions: npt.NDArray[Any] | None
                 raise InvalidInputError(
                     "color_by='prediction' needs a partition made from a model: mg.partition(model, box)"
                 )
-            return _from_array(np.asarray(predictions), n, "prediction")
+            preds = np.asarray(predictions)
+            if getattr(part, "classes", None) is not None and preds.ndim == 1:
+                return _categorize(preds, "class")  # class labels: one colour each, even when numbers
+            return _from_array(preds, n, "prediction")
         raise InvalidInputError(f"color_by must be 'label', 'volume', 'prediction' or an array; got {color_by!r}")
     return _from_array(np.asarray(color_by), n, "value")
 
@@ -327,8 +330,8 @@ def plot(
     color_by : 'label', 'volume', 'prediction' or array_like (n_cells,)
         ``'label'``: one colour per cell (by pattern); ``'volume'``: the cell volumes on a colour
         scale; ``'prediction'``: the model's prediction per cell (a partition from
-        :func:`mlgeom_rs.partition`; classes get one colour each, values a colour scale, several raw
-        outputs their argmax); an array: numbers on a colour scale, anything else (strings, bools,
+        :func:`mlgeom_rs.partition`; a classifier's classes get one colour each (with a legend), values
+        a colour scale, several raw outputs their argmax); an array: numbers on a colour scale, anything else (strings, bools,
         classes) one colour per distinct value.
     show_facets : bool, default True
         Draw the facets (segments, from each facet's centroid, length and normal).
@@ -481,7 +484,10 @@ def plot3d(
     coll = Poly3DCollection(
         faces, facecolors=face_rgba, edgecolors="0.2" if edges else "none", linewidths=0.3, gid=CELLS_GID
     )
-    ax.add_collection3d(coll)
+    try:
+        ax.add_collection3d(coll, autolim=False)  # the limits are the box, set below (matplotlib >= 3.9)
+    except TypeError:  # pragma: no cover - matplotlib 3.8
+        ax.add_collection3d(coll)
     if data is not None:
         pts = as_points(data, 3, "data")
         ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=6, c="k", depthshade=False)
@@ -771,7 +777,11 @@ def plot_slice(
             preds = np.asarray(part.evaluate(centroids))  # type: ignore[attr-defined]
         else:
             raise InvalidInputError("color_by='prediction' needs a model, or a partition made from one")
-        colors = _from_array(preds, n, "prediction")
+        classifier = getattr(part_or_model, "classes", None) is not None or hasattr(part_or_model, "classes_")
+        if classifier and preds.ndim == 1:
+            colors = _categorize(preds, "class")
+        else:
+            colors = _from_array(preds, n, "prediction")
     else:
         arr = np.asarray(color_by)
         if arr.shape[:1] != (part.n_cells,):
