@@ -6,11 +6,23 @@
 use crate::error::{Result, invalid};
 
 /// Relative tolerance of every geometric predicate. A point lies on a plane when its distance to the
-/// plane is at most `TOLERANCE_REL × (diagonal of the box)`.
+/// plane is at most `TOLERANCE_REL × (diagonal of the box)` (or more for a box far from the origin: see
+/// [`tolerance`]).
 pub const TOLERANCE_REL: f64 = 1e-10;
 
+/// The absolute tolerance of a box: `TOLERANCE_REL × diagonal`, but never below `TOLERANCE_ULPS` units in
+/// the last place of the box's largest coordinate (far from the origin, float64 cannot place a vertex more
+/// precisely than that, so a finer tolerance would decide by rounding noise).
+pub fn tolerance(lo: &[f64], hi: &[f64], diagonal: f64) -> f64 {
+    let largest = lo.iter().chain(hi).fold(0.0f64, |a, v| a.max(v.abs()));
+    (TOLERANCE_REL * diagonal).max(TOLERANCE_ULPS * f64::EPSILON * largest)
+}
+
+/// See [`tolerance`].
+pub const TOLERANCE_ULPS: f64 = 16.0;
+
 /// A class of input hyperplanes that are one geometric plane inside the box (equal up to scale and
-/// orientation, within the tolerance).
+/// orientation, within [`MERGE_FACTOR`] tolerances).
 #[derive(Clone, Debug)]
 pub struct CoincidenceClass {
     /// Input hyperplane indices, ascending.
@@ -85,7 +97,7 @@ impl Arrangement {
         if !diagonal.is_finite() {
             return invalid("the box is too large to measure in float64; rescale the input");
         }
-        let tol = TOLERANCE_REL * diagonal;
+        let tol = tolerance(lo, hi, diagonal);
 
         let mut plane_normals = Vec::with_capacity((2 * dim + m) * dim);
         let mut plane_offsets = Vec::with_capacity(2 * dim + m);
@@ -181,9 +193,16 @@ impl Arrangement {
     }
 }
 
+/// Two hyperplanes are one class when their signed distances differ by at most `MERGE_FACTOR × tol` across
+/// the box. Twice the vertex tolerance, so that two parallel planes a tolerance apart are merged instead of
+/// leaving a sliver whose vertices are "on" the other plane or not by rounding (found by fuzzing, issue 9):
+/// planes kept apart are more than 2 tol apart somewhere, and parallel ones are then clear of each other's
+/// vertices.
+pub const MERGE_FACTOR: f64 = 2.0;
+
 /// Groups unit hyperplanes (index, n, b) into classes that coincide inside the box: two planes coincide
-/// when their signed-distance functions differ by at most `tol` everywhere in the box (after orienting
-/// both canonically). Classes are ordered by their smallest member; the class normal is that member's.
+/// when their signed-distance functions differ by at most `MERGE_FACTOR × tol` everywhere in the box (after
+/// orienting both canonically). Classes are ordered by their smallest member; the class normal is that member's.
 fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], tol: f64) -> Vec<CoincidenceClass> {
     let dim = lo.len();
     let centre: Vec<f64> = (0..dim).map(|k| 0.5 * (lo[k] + hi[k])).collect();
@@ -216,7 +235,8 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
     order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]).then(a.cmp(&b)));
     let min_half = half.iter().cloned().fold(f64::INFINITY, f64::min);
     let dir_l1: f64 = dir.iter().sum();
-    let window = 4.0 * tol * (dir_l1 / min_half + 1.0 / radius) + 1e-15;
+    let merge = MERGE_FACTOR * tol;
+    let window = 4.0 * merge * (dir_l1 / min_half + 1.0 / radius) + 1e-15;
 
     let mut parent: Vec<usize> = (0..unit.len()).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -241,7 +261,7 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
                 at_centre += dn * centre[k];
                 spread += dn.abs() * half[k];
             }
-            if at_centre.abs() + spread <= tol {
+            if at_centre.abs() + spread <= merge {
                 let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
                 parent[ra.max(rb)] = ra.min(rb);
             }
@@ -295,6 +315,27 @@ mod tests {
         assert!(b(&[], &[], &[], &[]));
         let a = Arrangement::new(&[0.0, 0.0], &[2.0], &[0.0, 0.0], &[1.0, 1.0]).unwrap();
         assert_eq!(a.constant_bits, vec![(0, true)]);
+    }
+
+    #[test]
+    fn tolerance_is_relative_to_the_box_and_never_below_its_rounding() {
+        let a = Arrangement::new(&[], &[], &[0.0, 0.0], &[3.0, 4.0]).unwrap();
+        assert_eq!(a.tol, TOLERANCE_REL * 5.0);
+        // far from the origin a vertex cannot be placed more precisely than ulp(1e8) ≈ 1.5e-8
+        let far = Arrangement::new(&[], &[], &[1e8, 1e8], &[1e8 + 1.0, 1e8 + 1.0]).unwrap();
+        assert_eq!(far.tol, TOLERANCE_ULPS * f64::EPSILON * (1e8 + 1.0));
+        assert!(far.tol > 1e3 * TOLERANCE_REL * 2f64.sqrt());
+    }
+
+    #[test]
+    fn parallel_planes_merge_within_two_tolerances() {
+        let lo = [0.0, 0.0];
+        let hi = [1.0, 1.0];
+        let tol = Arrangement::new(&[], &[], &lo, &hi).unwrap().tol;
+        for (gap, classes) in [(0.5, 1), (1.0, 1), (1.5, 1), (1.99, 1), (2.01, 2), (3.0, 2)] {
+            let a = Arrangement::new(&[0.0, 1.0, 0.0, 1.0], &[-0.5, -0.5 - gap * tol], &lo, &hi).unwrap();
+            assert_eq!(a.classes.len(), classes, "gap {gap} tolerances");
+        }
     }
 
     #[test]

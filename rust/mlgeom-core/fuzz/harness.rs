@@ -1,0 +1,323 @@
+//! The fuzzing harness shared by the `cargo fuzz` target (`fuzz_targets/arrangement.rs`) and the deterministic
+//! randomized test `tests/fuzz_like.rs` of mlgeom-core (issue 9).
+//!
+//! [`decode`] maps any byte string to a small arrangement in a box: d = 1..4, m ≤ 12 hyperplanes whose normals,
+//! points and perturbations come from a small grid of floats with near-equal values (1 ± 2⁻⁵⁰, 1e-12, 1e-15, …),
+//! copies of earlier hyperplanes (scaled, flipped, shifted by a tiny offset), boxes scaled by 2^±30, moved to 1e4 or
+//! 1e8, or stretched to an aspect ratio of 1e6, and a `max_cells` limit. [`check`] partitions it and asserts: no
+//! panic, and either `Err(Numerical | InvalidInput | TooManyCells)` or `Ok` with the invariants (positive volumes
+//! adding up to the box volume, every cell closed: Σ area·n = 0, facet areas agreeing from both sides (to 1e-2;
+//! counted above 1e-6), angle sums 2π around interior ridges (longer than 1000 tolerances in d ≥ 3), at most
+//! Buck's bound of cells, every interior point located in its own cell).
+
+use std::collections::HashMap;
+use std::f64::consts::PI;
+
+use mlgeom_core::{Arrangement, GeomError, NO_CELL, Partition, PartitionOptions, RefineOptions};
+
+/// Relative volume-sum error accepted as rounding (plus the float64 precision of the box's coordinates).
+pub const VOLUME_SUM: f64 = 1e-9;
+
+/// Coefficients of normals: small integers, halves and thirds, and values that are nearly equal to others.
+const NORMAL_GRID: [f64; 16] = [
+    0.0,
+    1.0,
+    -1.0,
+    2.0,
+    -2.0,
+    0.5,
+    1.0 / 3.0,
+    1.0 + 1.0 / (1u64 << 50) as f64,
+    1.0 - 1e-12,
+    -1.0 + 1e-15,
+    1e-12,
+    -1e-15,
+    0.1,
+    0.7,
+    3.0,
+    0.353_553_390_593_273_8, // 1 / (2 √2): the core's canonical-orientation threshold in 2-D
+];
+
+/// Coordinates (fractions of the box) of the points the hyperplanes go through.
+const POINT_GRID: [f64; 16] = [
+    0.0,
+    1.0,
+    0.5,
+    0.25,
+    0.75,
+    1.0 / 3.0,
+    2.0 / 3.0,
+    0.5 + 1e-12,
+    0.5 - 1e-15,
+    1e-13,
+    1.0 - 1e-14,
+    -1e-12,
+    0.375,
+    0.625,
+    0.1,
+    0.9,
+];
+
+/// Relative perturbations of a copied hyperplane.
+const EPS_GRID: [f64; 8] = [0.0, 1e-16, 1e-15, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9];
+
+/// The decoded input.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub normals: Vec<f64>,
+    pub offsets: Vec<f64>,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    pub max_cells: usize,
+}
+
+/// Reads bytes one at a time (zeros once the data run out).
+struct Bytes<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Bytes<'_> {
+    fn next(&mut self) -> u8 {
+        let b = self.data.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        b
+    }
+
+    fn pick<T: Copy>(&mut self, grid: &[T]) -> T {
+        grid[self.next() as usize % grid.len()]
+    }
+}
+
+/// Maps bytes to an arrangement (see the module docs).
+pub fn decode(data: &[u8]) -> Input {
+    let mut b = Bytes { data, at: 0 };
+    let d = 1 + b.next() as usize % 4;
+    let m = b.next() as usize % 13;
+    let shape = b.next();
+    let scale = [1.0, 2f64.powi(-30), 2f64.powi(30), 1e-8, 1e8][shape as usize % 5];
+    let shift = [0.0, 0.0, -0.5, 1e4, 1e8][(shape as usize / 5) % 5];
+    let stretch = (shape as usize / 25) % 3; // 0: cube, 1: aspect 1e6 (2^±10 on alternate axes), 2: [0, k]
+    let mut lo = vec![0.0; d];
+    let mut hi = vec![0.0; d];
+    for k in 0..d {
+        let width = match stretch {
+            1 => {
+                if k % 2 == 0 {
+                    1024.0
+                } else {
+                    1.0 / 1024.0
+                }
+            }
+            2 => (k + 1) as f64,
+            _ => 1.0,
+        };
+        lo[k] = shift;
+        hi[k] = shift + width * scale;
+    }
+    let max_cells = match b.next() % 4 {
+        0 => 1 + b.next() as usize % 16,
+        _ => 100_000,
+    };
+    let mut normals: Vec<f64> = Vec::with_capacity(m * d);
+    let mut offsets: Vec<f64> = Vec::with_capacity(m);
+    for j in 0..m {
+        let op = b.next();
+        if j > 0 && op % 4 == 0 {
+            // a copy of hyperplane i: scaled (possibly flipped), its offset shifted by eps × box diagonal
+            let i = b.next() as usize % j;
+            let factor = [1.0, -1.0, 3.0, -0.1, 2f64.powi(40), 1.0 / 3.0][b.next() as usize % 6];
+            let eps = b.pick(&EPS_GRID) * if b.next() % 2 == 0 { 1.0 } else { -1.0 };
+            let diagonal = (0..d).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
+            let row: Vec<f64> = normals[i * d..(i + 1) * d].iter().map(|v| v * factor).collect();
+            let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+            normals.extend(row);
+            offsets.push(offsets[i] * factor + eps * diagonal * norm);
+            continue;
+        }
+        // a normal from the grid, through a point from the grid (in box coordinates)
+        let w: Vec<f64> = (0..d).map(|_| b.pick(&NORMAL_GRID)).collect();
+        let p: Vec<f64> = (0..d).map(|k| lo[k] + b.pick(&POINT_GRID) * (hi[k] - lo[k])).collect();
+        offsets.push(-w.iter().zip(&p).map(|(a, x)| a * x).sum::<f64>());
+        normals.extend(w);
+    }
+    Input {
+        normals,
+        offsets,
+        lo,
+        hi,
+        max_cells,
+    }
+}
+
+/// What happened to one input (for statistics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Ok,
+    /// Ok, but the angles around a (d−2)-face a few tolerances long do not add up to 2π (see [`invariants`]).
+    OkTinyRidgeDefect,
+    /// Ok, but a facet's area measured from its two cells differs by 1e-6 … 1e-2 (a facet a few tolerances wide).
+    OkAreaMismatch,
+    /// Ok, but a facet has area 0 in a box whose coordinates are over 1e6 times its width.
+    OkDegenerateFacet,
+    Numerical,
+    InvalidInput,
+    TooManyCells,
+}
+
+/// Known float-mode limits met by a returned partition (counted, not failed; see [`invariants`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Defects {
+    pub tiny_ridge: bool,
+    pub area_mismatch: bool,
+    pub degenerate_facet: bool,
+}
+
+/// Partitions the input of `data` and checks the result (panics on a violation, with the input in the message).
+pub fn check(data: &[u8]) -> Outcome {
+    let input = decode(data);
+    let opts = PartitionOptions {
+        n_threads: None,
+        refine: RefineOptions {
+            max_cells: input.max_cells,
+            ..RefineOptions::default()
+        },
+    };
+    let result = Partition::from_hyperplanes(&input.normals, &input.offsets, &input.lo, &input.hi, opts);
+    match result {
+        Ok(p) => {
+            let mut defects = Defects::default();
+            if let Err(why) = invariants(&p, &input, &mut defects) {
+                panic!("invariant violated: {why}\ninput: {input:?}\nbytes: {data:?}");
+            }
+            if defects.tiny_ridge {
+                Outcome::OkTinyRidgeDefect
+            } else if defects.area_mismatch {
+                Outcome::OkAreaMismatch
+            } else if defects.degenerate_facet {
+                Outcome::OkDegenerateFacet
+            } else {
+                Outcome::Ok
+            }
+        }
+        Err(GeomError::Numerical(_)) => Outcome::Numerical,
+        Err(GeomError::InvalidInput(_)) => Outcome::InvalidInput,
+        Err(GeomError::TooManyCells { .. }) => Outcome::TooManyCells,
+        Err(e) => panic!("unexpected error {e:?}\ninput: {input:?}\nbytes: {data:?}"),
+    }
+}
+
+/// The invariants of a returned partition; `Err` names the first one violated.
+pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result<(), String> {
+    let d = p.dim();
+    let n = p.n_cells;
+    let box_volume: f64 = input.lo.iter().zip(&input.hi).map(|(a, b)| b - a).product();
+    let total: f64 = p.volumes.iter().sum();
+    if n == 0 || n > input.max_cells {
+        return Err(format!("{n} cells with max_cells = {}", input.max_cells));
+    }
+    let arrangement =
+        Arrangement::new(&input.normals, &input.offsets, &input.lo, &input.hi).map_err(|e| e.to_string())?;
+    if n > arrangement.max_cells_bound() {
+        return Err(format!(
+            "{n} cells, more than Buck's bound {}",
+            arrangement.max_cells_bound()
+        ));
+    }
+    if let Some(v) = p.volumes.iter().find(|v| !(**v > 0.0 && v.is_finite())) {
+        return Err(format!("a cell volume is {v}"));
+    }
+    // Vertex coordinates carry rounding of ulp(largest coordinate): far from the origin relative to its size, a box's
+    // volumes are only that precise (a known limit of the core, which stores absolute coordinates).
+    let reach = input.lo.iter().chain(&input.hi).fold(0.0f64, |a, v| a.max(v.abs()));
+    let min_width = (0..d).map(|k| input.hi[k] - input.lo[k]).fold(f64::INFINITY, f64::min);
+    let volume_tol = VOLUME_SUM + 64.0 * f64::EPSILON * reach / min_width;
+    if (total - box_volume).abs() > volume_tol * box_volume {
+        return Err(format!(
+            "volumes add up to {total}, box volume {box_volume} (relative {:.2e}, allowed {volume_tol:.2e})",
+            (total - box_volume).abs() / box_volume
+        ));
+    }
+    // A facet only a few tolerances wide is planar only to the tolerance, and its two cells can measure it
+    // differently (a known limit of float mode, issue 9: up to 1.5e-3 seen): counted above 1e-6, failed above 1e-2.
+    if p.max_facet_area_mismatch > 1e-2 {
+        return Err(format!(
+            "a facet's area differs from its two sides by {:.2e}",
+            p.max_facet_area_mismatch
+        ));
+    }
+    if p.max_facet_area_mismatch > 1e-6 {
+        defects.area_mismatch = true;
+    }
+    // Closure, to the core's own consistency bound (1e-7 of the cell's facet area: the harness looks for what the
+    // core's check misses) plus the precision float64 allows for a cell that thin.
+    let mut flux = vec![0.0; n * d];
+    let mut area = vec![0.0; n];
+    for (f, cells) in p.facet_cells.iter().enumerate() {
+        let a = p.facet_areas[f];
+        if !(a > 0.0 && a.is_finite()) {
+            // In a box whose coordinates are 1e6 times its width the vertices are placed only to ~1e-10 of the
+            // box, and a cell can touch the box boundary in a degenerate facet (a known limit, issue 9).
+            if a == 0.0 && reach > 1e6 * min_width {
+                defects.degenerate_facet = true;
+                continue;
+            }
+            return Err(format!("facet {f} has area {a}"));
+        }
+        let normal = &p.facet_normals[f * d..(f + 1) * d];
+        let first = cells[0] as usize;
+        area[first] += a;
+        for k in 0..d {
+            flux[first * d + k] += a * normal[k];
+        }
+        if cells[1] != NO_CELL {
+            let second = cells[1] as usize;
+            area[second] += a;
+            for k in 0..d {
+                flux[second * d + k] -= a * normal[k];
+            }
+        }
+    }
+    let reach = reach + (0..d).map(|k| (input.hi[k] - input.lo[k]).powi(2)).sum::<f64>().sqrt();
+    for i in 0..n {
+        let residual = flux[i * d..(i + 1) * d].iter().map(|v| v * v).sum::<f64>().sqrt() / area[i];
+        let thickness = d as f64 * p.volumes[i] / area[i];
+        let allowed = 1e-7 + 64.0 * f64::EPSILON * reach / thickness;
+        if residual.is_nan() || residual > allowed {
+            return Err(format!(
+                "cell {i} does not close: residual {residual:.2e} (allowed {allowed:.2e})"
+            ));
+        }
+    }
+    if d >= 2 && p.has_ridges {
+        let mut around: HashMap<usize, (f64, bool, usize, f64)> = HashMap::new();
+        for r in 0..p.ridge_angles.len() {
+            let on_box = p.ridge_facets[r].iter().any(|&f| p.facet_cells[f][1] == NO_CELL);
+            let e = around.entry(p.ridge_faces[r]).or_insert((0.0, false, 0, 0.0));
+            e.0 += p.ridge_angles[r];
+            e.1 |= on_box;
+            e.2 += 1;
+            e.3 = p.ridge_volumes[r].powf(1.0 / (d as f64 - 2.0).max(1.0));
+        }
+        for (face, (sum, on_box, count, extent)) in &around {
+            if !on_box && (sum - 2.0 * PI).abs() > 1e-9 * *count as f64 {
+                // A (d-2)-face only a few tolerances long can be "on" three nearly co-axial planes within the
+                // tolerance (a known limit of float mode, issue 9): its angles are those of planes that do not
+                // quite share it. Counted, not failed; anything longer is a violation.
+                if d >= 3 && *extent < 1e3 * p.tol {
+                    defects.tiny_ridge = true;
+                    continue;
+                }
+                return Err(format!("angles around interior (d-2)-face {face} sum to {sum}"));
+            }
+        }
+    }
+    for i in 0..n {
+        let x = &p.interior_points[i * d..(i + 1) * d];
+        let got = p.locate(x);
+        if got != i as i64 {
+            return Err(format!("locate(interior point of cell {i}) = {got}"));
+        }
+    }
+    Ok(())
+}
