@@ -94,7 +94,8 @@ def guard_cells(kind: str) -> Callable[[F], F]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                bounds = _bounds(kind, signature.bind(*args, **kwargs))
+                with np.errstate(all="ignore"):
+                    bounds = _bounds(kind, signature.bind(*args, **kwargs))
             except Exception:  # invalid arguments: the function raises the right error
                 bounds = None
             if bounds is not None:
@@ -126,8 +127,11 @@ def _bounds(kind: str, bound: inspect.BoundArguments) -> tuple[int, int, str, in
     limit = positive_int(args.get("max_cells", bound.signature.parameters["max_cells"].default), "max_cells")
     box = args["box"]
     if not isinstance(box, Box):
-        box = Box(box[0], box[1], dim=None if kind == "relu" else np.shape(as_float_array(args["W"], "W"))[1])
+        first = args["W"] if kind == "hyperplanes" else args["weights"][0]
+        box = Box(box[0], box[1], dim=np.shape(as_float_array(first, "W"))[1])
     lo, hi = np.asarray(box.lo), np.asarray(box.hi)
+    if not np.isfinite(np.prod(hi - lo)):
+        return None  # the core refuses a box it cannot measure
     d = lo.shape[0]
     if kind == "hyperplanes":
         W, c = as_float_array(args["W"], "W"), as_float_array(args["c"], "c")

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._format import format_table
+from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
@@ -57,6 +58,7 @@ def _as_box(box: Any, dim: int) -> Box:
     )
 
 
+@guard_cells("hyperplanes")
 def partition_hyperplanes(
     W: npt.ArrayLike,
     c: npt.ArrayLike,
@@ -91,7 +93,10 @@ def partition_hyperplanes(
         Worker threads. Default: ``$MLGEOM_NUM_THREADS`` if set, else all cores.
         The result does not depend on it.
     max_cells : int, default 10_000_000
-        Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard).
+        Stop with :class:`TooManyCellsError` beyond this many cells (a memory guard). A request that
+        certainly exceeds it (more distinct hyperplanes cross the box than ``max_cells - 1``) fails before
+        any enumeration; the error states the bounds known up front (at least 1 + the crossing
+        hyperplanes, at most Buck's sum_{k<=d} C(m, k)).
     ridges : bool, default True
         Also compute ridges (dihedral angles); skip them to save time and memory.
     vertices : bool, default True
@@ -225,7 +230,11 @@ class Partition:
     @property
     def tolerance(self) -> float:
         """The absolute distance tolerance of the geometric predicates: a vertex closer than
-        this to a (unit-normalised) hyperplane lies on it. Scaled to the box by the core."""
+        this to a (unit-normalised) hyperplane lies on it. Scaled to the box by the core:
+        ``TOLERANCE_REL`` (1e-10) times the box diagonal, but at least 16 units in the last place of
+        the box's largest coordinate (float64 cannot place a vertex more precisely far from the
+        origin). Hyperplanes that stay within twice this distance of each other across the box are
+        one boundary (a coincidence class)."""
         return float(self._native.tolerance)
 
     @property

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
@@ -36,7 +37,7 @@ class AffineMaps(NamedTuple):
 
 
 def _layers(weights: Any, biases: Any) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]]]:
-    if isinstance(weights, np.ndarray) or isinstance(biases, np.ndarray):
+    if not isinstance(weights, list | tuple) or not isinstance(biases, list | tuple):
         raise InvalidInputError("weights and biases must be lists of arrays, one per layer")
     ws = [as_float_array(w, f"weights[{k}]") for k, w in enumerate(weights)]
     bs = [as_float_array(b, f"biases[{k}]") for k, b in enumerate(biases)]
@@ -56,6 +57,7 @@ def _layers(weights: Any, biases: Any) -> tuple[list[npt.NDArray[np.float64]], l
     return ws, bs
 
 
+@guard_cells("relu")
 def partition_relu(
     weights: list[npt.ArrayLike],
     biases: list[npt.ArrayLike],
