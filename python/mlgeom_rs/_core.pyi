@@ -15,6 +15,7 @@ __all__ = [
     "NativePartition",
     "TOLERANCE_REL",
     "__version__",
+    "certify_facets",
     "data_cells",
     "ollivier_ricci_csr",
     "partition_forest",
@@ -37,6 +38,7 @@ def partition_hyperplanes(
     ridges: bool = True,
     vertices: bool = True,
     progress: Callable[[int], object] | None = None,
+    shard: list[tuple[int, bool]] | None = None,
 ) -> NativePartition:
     """Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0.
 
@@ -56,6 +58,7 @@ def partition_relu(
     ridges: bool = True,
     vertices: bool = True,
     progress: Callable[[int], object] | None = None,
+    shard: list[tuple[int, bool]] | None = None,
 ) -> NativePartition:
     """Partition the box into the activation regions of a ReLU network (layers in torch layout)."""
 
@@ -118,6 +121,9 @@ class NativePartition:
     def ridge_face(self) -> npt.NDArray[np.int64]: ...
     def ridge_angles(self) -> npt.NDArray[np.float64]: ...
     def ridge_volumes(self) -> npt.NDArray[np.float64]: ...
+    def cut_facets(self) -> npt.NDArray[np.int64]: ...
+    def cut_keys(self) -> npt.NDArray[np.uint64]: ...
+    def ridge_keys(self) -> npt.NDArray[np.uint64]: ...
     def locate(self, points: npt.NDArray[np.float64], /) -> npt.NDArray[np.int64]: ...
 
 def data_cells(
@@ -129,6 +135,22 @@ def data_cells(
     output_layer: bool = True,
 ) -> NativeDataCells:
     """Group points by the activation pattern of a ReLU network."""
+
+def certify_facets(
+    weights: list[npt.NDArray[np.float64]],
+    biases: list[npt.NDArray[np.float64]],
+    patterns: npt.NDArray[np.uint8],
+    bits: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    q: npt.NDArray[np.float64],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    /,
+    *,
+    output_layer: bool = True,
+    tol: float,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Certify candidate facets of data cells: (certified, witness points, by_lp)."""
 
 @final
 class NativeDataCells:

@@ -36,6 +36,19 @@ pub fn packed_bytes(patterns: &[u64], words: usize, n_bits: usize) -> Vec<u8> {
     out
 }
 
+/// The inverse of [`packed_bytes`]: rows of `ceil(n_bits / 8)` bytes back to `words_for(n_bits)` words each.
+pub fn words_from_bytes(bytes: &[u8], n_bits: usize) -> Vec<u64> {
+    let (per_row, words) = (n_bits.div_ceil(8), words_for(n_bits));
+    let rows = bytes.len().checked_div(per_row).unwrap_or(0);
+    let mut out = vec![0u64; rows * words];
+    for (r, row) in bytes.chunks_exact(per_row.max(1)).take(rows).enumerate() {
+        for (b, &byte) in row.iter().enumerate() {
+            out[r * words + b / 8] |= u64::from(byte) << (56 - 8 * (b % 8));
+        }
+    }
+    out
+}
+
 /// A set of vertex indices of one polytope: inline for up to 128 vertices, on the heap beyond.
 /// Sets that are combined must come from the same polytope (same capacity).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,6 +139,18 @@ impl VertexSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_round_trip_to_words() {
+        for n_bits in [1, 7, 8, 9, 64, 65, 130] {
+            let words = words_for(n_bits);
+            let mut rows = vec![0u64; 3 * words];
+            for (k, j) in (0..n_bits).filter(|j| j % 3 != 1).enumerate() {
+                set_pattern_bit(&mut rows[(k % 3) * words..(k % 3 + 1) * words], j, true);
+            }
+            assert_eq!(words_from_bytes(&packed_bytes(&rows, words, n_bits), n_bits), rows);
+        }
+    }
 
     #[test]
     fn pattern_bits_order_lexicographically() {

@@ -346,6 +346,30 @@ pub struct Adjacency {
     pub by_lp: bool,
 }
 
+/// Certifies that the cell with `pattern` (containing `p`) and the cell across neuron `bit`
+/// (containing `q`) share a (d−1)-dimensional facet inside [lo, hi]: by the straight walk from `p`
+/// to `q` ([`Network::facet_point_on_segment`]), else by the LP of [`Network::facet_lp`] (slack >
+/// `tol`). Returns a witness point of the facet and whether the LP was needed.
+#[allow(clippy::too_many_arguments)]
+pub fn certify_facet(
+    net: &Network,
+    pattern: &[u64],
+    bit: usize,
+    p: &[f64],
+    q: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    tol: f64,
+) -> Result<Option<(Vec<f64>, bool)>> {
+    if let Some(witness) = net.facet_point_on_segment(pattern, bit, p, q, lo, hi) {
+        return Ok(Some((witness, false)));
+    }
+    Ok(net
+        .facet_lp(pattern, bit, lo, hi)?
+        .filter(|(slack, _)| *slack > tol)
+        .map(|(_, witness)| (witness, true)))
+}
+
 /// Pairs of data cells that share a (d−1)-dimensional facet inside [lo, hi]. Candidates come from
 /// a hash of the patterns with one bit flipped (no all-pairs scan). Each is certified by walking
 /// from one cell's first point to the other's ([`Network::facet_point_on_segment`], cheap and
@@ -382,24 +406,16 @@ pub fn adjacency(
     let checked: Vec<Option<Adjacency>> = candidates
         .par_iter()
         .map(|&(i, j, bit)| {
-            let pattern = cells.pattern(i);
-            if let Some(witness) = net.facet_point_on_segment(pattern, bit, point(i), point(j), lo, hi) {
-                return Ok(Some(Adjacency {
-                    cells: (i, j),
-                    bit,
-                    witness,
-                    by_lp: false,
-                }));
-            }
-            Ok(net
-                .facet_lp(pattern, bit, lo, hi)?
-                .filter(|(slack, _)| *slack > tol)
-                .map(|(_, witness)| Adjacency {
-                    cells: (i, j),
-                    bit,
-                    witness,
-                    by_lp: true,
-                }))
+            Ok(
+                certify_facet(net, cells.pattern(i), bit, point(i), point(j), lo, hi, tol)?.map(|(witness, by_lp)| {
+                    Adjacency {
+                        cells: (i, j),
+                        bit,
+                        witness,
+                        by_lp,
+                    }
+                }),
+            )
         })
         .collect::<Result<_>>()?;
     let mut edges: Vec<Adjacency> = checked.into_iter().flatten().collect();

@@ -61,6 +61,13 @@ pub struct Partition {
     pub ridge_volumes: Vec<f64>,
     /// Largest relative difference between a facet's area measured from its two cells.
     pub max_facet_area_mismatch: f64,
+    /// A shard's facets on its boundary ([`RefineOptions::shard`]): global facet ids, `[cell, NO_CELL]`
+    /// here, whose other cell lies in another shard. Empty unless sharded.
+    pub cut_facets: Vec<usize>,
+    /// Face key of each cut facet: equal from both sides, so a join across shards pairs them.
+    pub cut_keys: Vec<u128>,
+    /// Key of the (d−2)-face of each ridge (global across shards); kept only for a shard.
+    pub ridge_keys: Vec<u128>,
     pub(crate) tree: Vec<Node>,
     pub(crate) split_planes: Vec<f64>,
     pub(crate) leaf_to_cell: Vec<u32>,
@@ -108,11 +115,13 @@ impl Partition {
             cells: mut buf,
             nodes,
             split_planes,
+            cut_planes,
         } = refine(model, opts)?;
         let d = model.lo().len();
         let w = words_for(model.n_bits());
         let n = buf.len();
-        check_consistency(model, &buf)?;
+        let sharded = opts.shard.is_some();
+        check_consistency(model, &buf, sharded)?;
         let pattern = |leaf: usize| &buf.patterns[leaf * w..(leaf + 1) * w];
 
         // Cells in lexicographic order of their patterns.
@@ -176,6 +185,7 @@ impl Partition {
         local.par_sort_unstable();
         const NONE: u32 = u32::MAX;
         // (first cell, second cell or NONE, plane, first side's local facet, second side's or NONE)
+        let mut cut_local: Vec<(u32, u128)> = Vec::new();
         let mut pairs: Vec<(u32, u32, u32, u32, u32)> = Vec::with_capacity(n_local / 2 + n_local / 8);
         let mut max_facet_area_mismatch: f64 = 0.0;
         let mut k = 0;
@@ -205,6 +215,11 @@ impl Partition {
                         if cell < other { g } else { f },
                     ));
                     k += 2;
+                }
+                None if cut_planes.contains(&plane) => {
+                    cut_local.push((f, key));
+                    pairs.push((cell, NONE, plane, f, NONE));
+                    k += 1;
                 }
                 None if plane >= box_faces => {
                     return Err(GeomError::Numerical(format!(
@@ -242,6 +257,12 @@ impl Partition {
             facet_planes.push(plane);
         }
         drop(pairs);
+        let mut cut: Vec<(usize, u128)> = cut_local
+            .iter()
+            .map(|&(f, key)| (global_of_local[f as usize], key))
+            .collect();
+        cut.sort_unstable();
+        let (cut_facets, cut_keys) = cut.into_iter().unzip();
         buf.facet_areas = Vec::new();
         buf.facet_normals = Vec::new();
         buf.facet_centroids = Vec::new();
@@ -266,6 +287,11 @@ impl Partition {
             }
         }
         drop(buf);
+        let kept_ridge_keys = if sharded {
+            ridge_keys.iter().map(|&(key, _)| key).collect()
+        } else {
+            Vec::new()
+        };
         let (ridge_faces, _) = group_keys(ridge_keys);
 
         Ok(Self {
@@ -298,6 +324,9 @@ impl Partition {
             ridge_angles,
             ridge_volumes,
             max_facet_area_mismatch,
+            cut_facets,
+            cut_keys,
+            ridge_keys: kept_ridge_keys,
             tree: nodes,
             split_planes,
             leaf_to_cell,
@@ -328,6 +357,9 @@ impl Partition {
             .any(|(k, &v)| !(v >= self.lo[k] && v <= self.hi[k]))
         {
             return NO_CELL;
+        }
+        if self.tree.is_empty() {
+            return NO_CELL; // an empty shard
         }
         let mut at = 0;
         loop {
@@ -389,11 +421,16 @@ const CLOSURE_TOLERANCE: f64 = 1e-7;
 const VOLUME_SUM_TOLERANCE: f64 = 1e-8;
 
 /// Refuses results that the tolerance decided inconsistently (near-degenerate input): every cell
-/// must be closed (Σ area·n = 0) and the volumes must add up to the box volume.
-fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer) -> Result<()> {
+/// must be closed (Σ area·n = 0) and the volumes must add up to the box volume (for a shard, that
+/// sum is checked after the join of all shards).
+fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, sharded: bool) -> Result<()> {
     let box_volume: f64 = model.lo().iter().zip(model.hi()).map(|(a, b)| b - a).product();
     let total: f64 = buf.volumes.iter().sum();
-    let relative = (total - box_volume).abs() / box_volume;
+    let relative = if sharded {
+        0.0
+    } else {
+        (total - box_volume).abs() / box_volume
+    };
     if buf.max_closure_residual > CLOSURE_TOLERANCE || relative > VOLUME_SUM_TOLERANCE {
         return Err(GeomError::Numerical(format!(
             "the input is too close to degenerate for the tolerance (some hyperplanes nearly coincide or \

@@ -43,6 +43,11 @@ pub struct RefineOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Incremented once per finished cell (for progress bars).
     pub progress: Option<&'a AtomicUsize>,
+    /// Refine only the shard where each listed pattern bit `(j, value)` has that value: an
+    /// independent subtree of the refinement, so shards of one model hold disjoint cells that
+    /// together make the partition. The bits must be decided by the model's first stage (hyperplanes
+    /// of an arrangement, first-layer neurons of a network).
+    pub shard: Option<&'a [(usize, bool)]>,
 }
 
 impl Default for RefineOptions<'_> {
@@ -53,6 +58,7 @@ impl Default for RefineOptions<'_> {
             vertices: true,
             cancel: None,
             progress: None,
+            shard: None,
         }
     }
 }
@@ -158,6 +164,9 @@ pub struct Refinement {
     pub nodes: Vec<Node>,
     /// Coefficients (unit normal, offset) of each split node's plane, `d + 1` per row.
     pub split_planes: Vec<f64>,
+    /// Plane ids bounding the shard ([`RefineOptions::shard`]): facets on them may have their other
+    /// cell in another shard.
+    pub cut_planes: Vec<u32>,
 }
 
 impl Refinement {
@@ -166,6 +175,7 @@ impl Refinement {
             cells: CellBuffer::new(),
             nodes: Vec::new(),
             split_planes: Vec::new(),
+            cut_planes: Vec::new(),
         }
     }
 
@@ -232,6 +242,8 @@ struct Context<'a, M: Model> {
     n_cells: AtomicUsize,
     stop: AtomicBool,
     too_many: AtomicBool,
+    /// By first-stage plane id: the side (positive?) the shard keeps, `None` for free planes.
+    shard_side: Vec<Option<bool>>,
 }
 
 impl<M: Model> Context<'_, M> {
@@ -307,6 +319,9 @@ impl<M: Model> Context<'_, M> {
                     }
                     crossing.push(p);
                 } else {
+                    if self.shard_side(p).is_some_and(|side| side != above) {
+                        return Step::Done; // outside the shard
+                    }
                     set_plane_bits(&mut cell.pattern, cell.planes.bits(p), above);
                     cell.poly.mark_incident(p, &dist, self.tol);
                 }
@@ -314,6 +329,14 @@ impl<M: Model> Context<'_, M> {
             if let Some(dist) = first_dist {
                 let plane = crossing.remove(0);
                 let (neg_poly, pos_poly) = cell.poly.split(plane, &dist, self.tol);
+                if let Some(side) = self.shard_side(plane) {
+                    // A shard boundary: keep the shard's side only (no split node; shards are located
+                    // by their sign vector before their trees are descended).
+                    set_plane_bits(&mut cell.pattern, cell.planes.bits(plane), side);
+                    cell.poly = if side { pos_poly } else { neg_poly };
+                    pending = crossing;
+                    continue;
+                }
                 let mut neg_pattern = cell.pattern.clone();
                 set_plane_bits(&mut neg_pattern, cell.planes.bits(plane), false);
                 let mut pos_pattern = cell.pattern;
@@ -352,6 +375,10 @@ impl<M: Model> Context<'_, M> {
                 }
             }
         }
+    }
+
+    fn shard_side(&self, plane: u32) -> Option<bool> {
+        self.shard_side.get(plane as usize).copied().flatten()
     }
 
     fn emit_leaf(&self, cell: &Cell<M::Stage>, out: &mut Refinement) {
@@ -451,7 +478,7 @@ pub fn shuffled(mut ids: Vec<u32>) -> Vec<u32> {
 /// Refines the box of `model` stage by stage (on the current rayon pool).
 pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement> {
     let dim = model.lo().len();
-    let ctx = Context {
+    let mut ctx = Context {
         model,
         opts,
         dim,
@@ -459,9 +486,16 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         n_cells: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         too_many: AtomicBool::new(false),
+        shard_side: Vec::new(),
     };
     let mut pattern = vec![0u64; words_for(model.n_bits())];
     let first = model.start(&mut pattern);
+    if let Some(shard) = opts.shard {
+        match shard_sides(model.n_bits(), shard, &first, &pattern)? {
+            Some(sides) => ctx.shard_side = sides,
+            None => return Ok(Refinement::new()), // the shard's sign vector is impossible: no cell
+        }
+    }
     let mut poly = Polytope::cuboid(model.lo(), model.hi());
     for &p in &first.containing {
         poly.mark_incident(p, &vec![0.0; poly.n_vertices()], ctx.tol);
@@ -488,7 +522,48 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
     for chunk in chunks {
         out.append(chunk, dim);
     }
+    out.cut_planes = (0..ctx.shard_side.len() as u32)
+        .filter(|&p| ctx.shard_side(p).is_some())
+        .collect();
     Ok(out)
+}
+
+/// The side of each first-stage plane that a shard keeps (indexed by plane id), or `None` when the
+/// shard's sign vector cannot occur (a constant bit with the other value, or two bits of one
+/// coincidence class that disagree): then the shard has no cell.
+fn shard_sides<S>(
+    n_bits: usize,
+    shard: &[(usize, bool)],
+    first: &crate::model::StageStart<S>,
+    pattern: &[u64],
+) -> Result<Option<Vec<Option<bool>>>> {
+    let mut sides = vec![None; first.planes.end() as usize];
+    for &(j, value) in shard {
+        if j >= n_bits {
+            return Err(GeomError::InvalidInput(format!(
+                "shard bit {j} is out of range: the model has {n_bits} pattern bits"
+            )));
+        }
+        let on_plane = first.pending.iter().find_map(|&p| {
+            let bits = first.planes.bits(p);
+            bits.iter()
+                .find(|&&(b, _)| b as usize == j)
+                .map(|&(_, flipped)| (p, flipped))
+        });
+        match on_plane {
+            Some((p, flipped)) => {
+                let side = value != flipped;
+                if sides[p as usize].is_some_and(|s| s != side) {
+                    return Ok(None);
+                }
+                sides[p as usize] = Some(side);
+            }
+            // Not a first-stage plane: a bit fixed on the whole box (or a later-layer neuron).
+            None if crate::bits::pattern_bit(pattern, j) != value => return Ok(None),
+            None => {}
+        }
+    }
+    Ok(Some(sides))
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use mlgeom_core::bits::packed_bytes;
-use mlgeom_core::datacells::{DataCells, adjacency};
+use mlgeom_core::bits::{packed_bytes, words_from_bytes};
+use mlgeom_core::datacells::{DataCells, adjacency, certify_facet};
 use mlgeom_core::{Dense, Network};
 use numpy::{PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
@@ -71,6 +71,74 @@ pub fn data_cells(
         cells: Arc::new(cells),
         points: Arc::new(flat),
     })
+}
+
+/// Certify candidate facets of data cells (the LP step of `DataCells.edges`, for a batch of candidates
+/// computed elsewhere, e.g. on a Dask worker): row k asks whether the cell with packed pattern
+/// `patterns[k]` (containing `p[k]`) shares a facet on neuron `bits[k]` with the cell containing `q[k]`,
+/// inside [lo, hi]. Returns (certified `(k,)`, witness points `(k, d)`, NaN where not certified, by_lp `(k,)`).
+#[pyfunction]
+#[pyo3(signature = (weights, biases, patterns, bits, p, q, lo, hi, /, *, output_layer = true, tol))]
+#[allow(clippy::too_many_arguments)]
+pub fn certify_facets<'py>(
+    py: Python<'py>,
+    weights: Vec<PyReadonlyArray2<'py, f64>>,
+    biases: Vec<PyReadonlyArray1<'py, f64>>,
+    patterns: PyReadonlyArray2<'py, u8>,
+    bits: PyReadonlyArray1<'py, i64>,
+    p: PyReadonlyArray2<'py, f64>,
+    q: PyReadonlyArray2<'py, f64>,
+    lo: PyReadonlyArray1<'py, f64>,
+    hi: PyReadonlyArray1<'py, f64>,
+    output_layer: bool,
+    tol: f64,
+) -> PyResult<(Vector<'py, bool>, Matrix<'py, f64>, Vector<'py, bool>)> {
+    let dim = lo.as_array().len();
+    let net = network(&weights, &biases, dim, output_layer)?;
+    let (n_bits, words) = (net.n_bits(), net.n_bits().div_ceil(64));
+    let k = bits.as_array().len();
+    let shapes_ok = patterns.as_array().dim() == (k, n_bits.div_ceil(8))
+        && p.as_array().dim() == (k, dim)
+        && q.as_array().dim() == (k, dim)
+        && hi.as_array().len() == dim;
+    let bits: Vec<usize> = bits.as_array().iter().map(|&b| b as usize).collect();
+    if !shapes_ok || bits.iter().any(|&b| b >= n_bits) {
+        return Err(raise(
+            "InvalidInputError",
+            format!(
+                "certify_facets needs patterns (k, {}), bits (k,) below {n_bits}, p and q (k, {dim})",
+                n_bits.div_ceil(8)
+            ),
+        ));
+    }
+    let rows = words_from_bytes(&patterns.as_array().iter().copied().collect::<Vec<u8>>(), n_bits);
+    let (p, q): (Vec<f64>, Vec<f64>) = (
+        p.as_array().iter().copied().collect(),
+        q.as_array().iter().copied().collect(),
+    );
+    let (lo, hi) = (lo.as_array().to_vec(), hi.as_array().to_vec());
+    let results = py.detach(|| {
+        catch_panic(|| {
+            (0..k)
+                .into_par_iter()
+                .map(|r| {
+                    let (a, b) = (&p[r * dim..(r + 1) * dim], &q[r * dim..(r + 1) * dim]);
+                    certify_facet(&net, &rows[r * words..(r + 1) * words], bits[r], a, b, &lo, &hi, tol)
+                })
+                .collect::<mlgeom_core::Result<Vec<_>>>()
+        })
+    })?;
+    let certified: Vec<bool> = results.iter().map(Option::is_some).collect();
+    let by_lp: Vec<bool> = results.iter().map(|r| r.as_ref().is_some_and(|w| w.1)).collect();
+    let witnesses: Vec<f64> = results
+        .into_iter()
+        .flat_map(|r| r.map_or_else(|| vec![f64::NAN; dim], |w| w.0))
+        .collect();
+    Ok((
+        PyArray1::from_vec(py, certified),
+        PyArray1::from_vec(py, witnesses).reshape([k, dim])?,
+        PyArray1::from_vec(py, by_lp),
+    ))
 }
 
 /// The data cells of a network; methods return fresh numpy arrays.

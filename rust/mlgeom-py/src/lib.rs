@@ -15,7 +15,7 @@ mod _core {
     #[pymodule_export]
     use crate::curvature::ollivier_ricci_csr;
     #[pymodule_export]
-    use crate::datacells::{NativeDataCells, data_cells};
+    use crate::datacells::{NativeDataCells, certify_facets, data_cells};
     #[pymodule_export]
     use crate::partition::{NativePartition, partition_hyperplanes, partition_relu};
 

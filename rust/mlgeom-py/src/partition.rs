@@ -82,7 +82,7 @@ fn run_interruptible<T: Send>(
 /// Ctrl-C stops the work (`KeyboardInterrupt`); `progress`, if given, is called as `progress(n)` with
 /// the number of finished cells about every 50 ms, and once at the end.
 #[pyfunction]
-#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None))]
+#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None, shard = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn partition_hyperplanes(
     py: Python<'_>,
@@ -95,6 +95,7 @@ pub fn partition_hyperplanes(
     ridges: bool,
     vertices: bool,
     progress: Option<Py<PyAny>>,
+    shard: Option<Vec<(usize, bool)>>,
 ) -> PyResult<NativePartition> {
     let d = normals.as_array().ncols();
     let box_dim = lo.as_array().len();
@@ -121,6 +122,7 @@ pub fn partition_hyperplanes(
                 vertices,
                 cancel: Some(cancel),
                 progress: Some(done),
+                shard: shard.as_deref(),
             },
         };
         catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts))
@@ -137,7 +139,7 @@ pub fn partition_hyperplanes(
 ///
 /// Ctrl-C and `progress` as in `partition_hyperplanes`.
 #[pyfunction]
-#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None))]
+#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None, shard = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn partition_relu(
     py: Python<'_>,
@@ -151,6 +153,7 @@ pub fn partition_relu(
     ridges: bool,
     vertices: bool,
     progress: Option<Py<PyAny>>,
+    shard: Option<Vec<(usize, bool)>>,
 ) -> PyResult<NativePartition> {
     if n_threads == Some(0) {
         return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
@@ -166,6 +169,7 @@ pub fn partition_relu(
                 vertices,
                 cancel: Some(cancel),
                 progress: Some(done),
+                shard: shard.as_deref(),
             },
         };
         catch_panic(|| {
@@ -193,6 +197,10 @@ impl NativePartition {
 fn matrix<'py, T: numpy::Element>(py: Python<'py>, data: Vec<T>, cols: usize) -> PyResult<Bound<'py, PyArray2<T>>> {
     let rows = data.len().checked_div(cols).unwrap_or(0);
     PyArray1::from_vec(py, data).reshape([rows, cols])
+}
+
+fn split_keys(keys: &[u128]) -> Vec<u64> {
+    keys.iter().flat_map(|&k| [(k >> 64) as u64, k as u64]).collect()
 }
 
 fn as_i64(v: impl IntoIterator<Item = usize>) -> Vec<i64> {
@@ -342,6 +350,21 @@ impl NativePartition {
 
     fn ridge_volumes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
         PyArray1::from_slice(py, &self.inner.ridge_volumes)
+    }
+
+    /// Facet ids of a shard's cut facets (on its boundary, other cell in another shard), ascending.
+    fn cut_facets<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        PyArray1::from_vec(py, as_i64(self.inner.cut_facets.iter().copied()))
+    }
+
+    /// The 128-bit face key of each cut facet as two uint64 columns (high, low): equal from both sides.
+    fn cut_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
+        matrix(py, split_keys(&self.inner.cut_keys), 2)
+    }
+
+    /// The 128-bit key of each ridge's (d-2)-face as (high, low), global across shards (shards only).
+    fn ridge_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
+        matrix(py, split_keys(&self.inner.ridge_keys), 2)
     }
 
     /// Cell index of each point (rows of an `(N, d)` array), -1 outside the box.
