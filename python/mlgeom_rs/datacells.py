@@ -11,7 +11,7 @@ pairs one bit apart whose shared facet is nonempty, certified by a linear progra
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import scipy.sparse
 
     from ._core import NativeDataCells
+    from .distributed.datacells import DistributedDataCells
 
 __all__ = ["DataCellEdges", "DataCells", "data_cells"]
 
@@ -44,9 +45,27 @@ def _network(model: Any) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArra
     return models.relu_layers(model)
 
 
+@overload
 def data_cells(
-    model: Any, X: npt.ArrayLike, box: Box | tuple[Any, Any] | None = None, *, output_layer: bool | None = None
-) -> DataCells:
+    model: Any,
+    X: npt.ArrayLike,
+    box: Box | tuple[Any, Any] | None = ...,
+    *,
+    output_layer: bool | None = ...,
+    client: None = ...,
+) -> DataCells: ...
+@overload
+def data_cells(
+    model: Any, X: Any, box: Box | tuple[Any, Any] | None = ..., *, output_layer: bool | None = ..., client: Any
+) -> DistributedDataCells: ...
+def data_cells(
+    model: Any,
+    X: Any,
+    box: Box | tuple[Any, Any] | None = None,
+    *,
+    output_layer: bool | None = None,
+    client: Any = None,
+) -> DataCells | DistributedDataCells:
     """Group the rows of ``X`` (N, d) by the activation pattern of a ReLU network.
 
     Parameters
@@ -61,15 +80,28 @@ def data_cells(
         Where facets are sought for :meth:`DataCells.adjacency`; default ``Box.from_data(X)``.
     output_layer : bool, optional
         Override whether the last layer is a linear output layer (default True for a pair).
+    client : dask.distributed.Client, optional
+        Scale out: ``X`` may then be a Dask array (rows in chunks) too large for one machine; patterns per
+        chunk, unique patterns by a tree reduction, adjacency candidates by a shuffle and the LPs run on the
+        cluster (:mod:`mlgeom_rs.distributed.datacells`), with the same numbering and results.
 
     Returns
     -------
     DataCells
+        (:class:`~mlgeom_rs.distributed.datacells.DistributedDataCells` with ``client``)
     """
     ws, bs, out = _network(model)
     if output_layer is not None:
         out = bool(output_layer)
     d = ws[0].shape[1]
+    if client is not None:
+        from .distributed.datacells import data_cells_on_cluster
+
+        if len(getattr(X, "shape", ())) != 2 or X.shape[1] != d:
+            raise InvalidInputError(f"X must have shape (N, {d}); got {getattr(X, 'shape', None)}")
+        dom = None if box is None else _as_box(box, d)
+        sizes = [w.shape[0] for w in (ws[:-1] if out else ws)]
+        return data_cells_on_cluster((ws, bs, out), X, dom, client, sizes)
     pts = as_points(X, d, "X")
     if pts.shape[0] == 0:
         raise InvalidInputError("X has no rows; give at least one point")

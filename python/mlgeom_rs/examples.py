@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +26,8 @@ class Example:
 
     def partition(self, **options: Any) -> Partition:
         """``partition_hyperplanes(normals, offsets, box, **options)``."""
-        return partition_hyperplanes(self.normals, self.offsets, self.box, **options)
+        # options without client= give a Partition (the first overload)
+        return cast("Partition", partition_hyperplanes(self.normals, self.offsets, self.box, **options))
 
 
 def figure1(a: float = 0.3, b: float = 0.6) -> Example:

@@ -16,8 +16,10 @@ labelled 00, 01, 10, 11::
 from __future__ import annotations
 
 import operator
+import os
+from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import scipy.sparse
 
     from ._core import NativePartition
+    from .distributed import ShardedPartition
 
 __all__ = ["Partition", "partition_hyperplanes"]
 
@@ -58,6 +61,36 @@ def _as_box(box: Any, dim: int) -> Box:
     )
 
 
+@overload
+def partition_hyperplanes(
+    W: npt.ArrayLike,
+    c: npt.ArrayLike,
+    box: Box | tuple[Any, Any],
+    *,
+    n_threads: int | None = ...,
+    max_cells: int = ...,
+    ridges: bool = ...,
+    vertices: bool = ...,
+    progress: ProgressArg = ...,
+    client: None = ...,
+    out: None = ...,
+    shards: None = ...,
+) -> Partition: ...
+@overload
+def partition_hyperplanes(
+    W: npt.ArrayLike,
+    c: npt.ArrayLike,
+    box: Box | tuple[Any, Any],
+    *,
+    n_threads: int | None = ...,
+    max_cells: int = ...,
+    ridges: bool = ...,
+    vertices: bool = ...,
+    progress: ProgressArg = ...,
+    client: Any,
+    out: str | os.PathLike[str] | None = ...,
+    shards: int | Sequence[int] | None = ...,
+) -> ShardedPartition: ...
 @guard_cells("hyperplanes")
 def partition_hyperplanes(
     W: npt.ArrayLike,
@@ -69,7 +102,10 @@ def partition_hyperplanes(
     ridges: bool = True,
     vertices: bool = True,
     progress: ProgressArg = None,
-) -> Partition:
+    client: Any = None,
+    out: str | os.PathLike[str] | None = None,
+    shards: int | Sequence[int] | None = None,
+) -> Partition | ShardedPartition:
     """Cut ``box`` into the cells of the arrangement of hyperplanes ``W @ x + c = 0``.
 
     Hyperplane j is ``{x : W[j]·x + c[j] = 0}``. Each cell is the closure of a set of points
@@ -107,10 +143,22 @@ def partition_hyperplanes(
         installed), ``False`` nothing, a callable is called as ``progress(n_cells_done)`` about every
         50 ms. Default: a bar only when stderr is a terminal and the work lasts over a second.
         Ctrl-C (``KeyboardInterrupt``) stops the work within about 50 ms in any case.
+    client : dask.distributed.Client, optional
+        Scale out: split the box into shards along some of the hyperplanes (sign vectors on them), one
+        Dask task per shard, and return a :class:`~mlgeom_rs.distributed.ShardedPartition` (same cells, ids
+        grouped by shard). ``n_threads`` (default 1), ``max_cells``, ``ridges`` and ``vertices`` apply per
+        task; ``progress`` is ignored. See :mod:`mlgeom_rs.distributed`.
+    out : path, optional
+        With ``client``: write each shard as Parquet under this directory (shared by the workers) instead
+        of returning the tables to the client.
+    shards : int or sequence of int, optional
+        With ``client``: the number of shards (default 4 per worker thread), balanced by estimated work,
+        or the hyperplane indices whose 2^k sign vectors are the shards.
 
     Returns
     -------
     Partition
+        (:class:`~mlgeom_rs.distributed.ShardedPartition` with ``client``)
 
     Raises
     ------
@@ -161,6 +209,12 @@ def partition_hyperplanes(
     limit = positive_int(max_cells, "max_cells")
     if not isinstance(ridges, bool | np.bool_):
         raise InvalidInputError(f"ridges must be True or False; got {ridges!r}")
+    if client is not None or out is not None or shards is not None:
+        from .distributed import ModelSpec, on_cluster
+
+        spec = ModelSpec("hyperplanes", (W_arr.copy(),), (c_arr.copy(),))
+        options = {"n_threads": n_threads or 1, "max_cells": limit, "ridges": bool(ridges), "vertices": bool(vertices)}
+        return on_cluster(spec, box, client, out=out, shards=shards, options=options)
     with progress_callback(progress) as report:
         native = _core.partition_hyperplanes(
             W_arr,

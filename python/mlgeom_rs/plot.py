@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -625,13 +625,13 @@ def _restrict(src: _Source, plane: _Plane, extent: Box, options: dict[str, Any])
         c = src.normals @ plane.origin + src.offsets
         # A hyperplane that contains the whole plane splits nothing there (zero normal and offset).
         keep = W.any(axis=1) | (c != 0.0)
-        return partition_hyperplanes(W[keep], c[keep], extent, **options)
+        return cast("Partition", partition_hyperplanes(W[keep], c[keep], extent, **options))
     assert src.weights is not None and src.biases is not None
     ws = [src.weights[0] @ plane.basis, *src.weights[1:]]
     bs = [src.weights[0] @ plane.origin + src.biases[0], *src.biases[1:]]
     weights: list[npt.ArrayLike] = list(ws)
     biases: list[npt.ArrayLike] = list(bs)
-    return partition_relu(weights, biases, extent, output_layer=src.output_layer, **options)
+    return cast("Partition", partition_relu(weights, biases, extent, output_layer=src.output_layer, **options))
 
 
 def slice_partition(

@@ -10,8 +10,10 @@ hyperplanes). The output layer is affine on every cell and does not split it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,9 @@ from ._validate import as_float_array, as_points, positive_int, resolve_n_thread
 from .box import Box
 from .exceptions import InvalidInputError
 from .partition import DEFAULT_MAX_CELLS, Partition, _as_box, _readonly
+
+if TYPE_CHECKING:
+    from .distributed import ShardedPartition
 
 __all__ = ["AffineMaps", "ReluPartition", "partition_relu"]
 
@@ -57,6 +62,38 @@ def _layers(weights: Any, biases: Any) -> tuple[list[npt.NDArray[np.float64]], l
     return ws, bs
 
 
+@overload
+def partition_relu(
+    weights: list[npt.ArrayLike],
+    biases: list[npt.ArrayLike],
+    box: Box | tuple[Any, Any],
+    *,
+    output_layer: bool = ...,
+    n_threads: int | None = ...,
+    max_cells: int = ...,
+    ridges: bool = ...,
+    vertices: bool = ...,
+    progress: ProgressArg = ...,
+    client: None = ...,
+    out: None = ...,
+    shards: None = ...,
+) -> ReluPartition: ...
+@overload
+def partition_relu(
+    weights: list[npt.ArrayLike],
+    biases: list[npt.ArrayLike],
+    box: Box | tuple[Any, Any],
+    *,
+    output_layer: bool = ...,
+    n_threads: int | None = ...,
+    max_cells: int = ...,
+    ridges: bool = ...,
+    vertices: bool = ...,
+    progress: ProgressArg = ...,
+    client: Any,
+    out: str | os.PathLike[str] | None = ...,
+    shards: int | Sequence[int] | None = ...,
+) -> ShardedPartition: ...
 @guard_cells("relu")
 def partition_relu(
     weights: list[npt.ArrayLike],
@@ -69,7 +106,10 @@ def partition_relu(
     ridges: bool = True,
     vertices: bool = True,
     progress: ProgressArg = None,
-) -> ReluPartition:
+    client: Any = None,
+    out: str | os.PathLike[str] | None = None,
+    shards: int | Sequence[int] | None = None,
+) -> ReluPartition | ShardedPartition:
     """Cut ``box`` into the activation regions of a fully connected ReLU network, exactly.
 
     Parameters
@@ -83,6 +123,10 @@ def partition_relu(
         The input domain.
     n_threads, max_cells, ridges, vertices, progress
         As in :func:`partition_hyperplanes` (Ctrl-C stops the work; ``progress`` reports cells done).
+    client, out, shards
+        Scale out on Dask as in :func:`partition_hyperplanes`; the shards are sign vectors of first-layer
+        neurons, and the result is a :class:`~mlgeom_rs.distributed.ShardedPartition` whose cells table has
+        the network's output at each interior point (``prediction``).
 
     Returns
     -------
@@ -97,6 +141,12 @@ def partition_relu(
     if box.dim != d:
         raise InvalidInputError(f"the first layer takes {d} inputs but the box is {box.dim}-dimensional")
     threads, limit = resolve_n_threads(n_threads), positive_int(max_cells, "max_cells")
+    if client is not None or out is not None or shards is not None:
+        from .distributed import ModelSpec, on_cluster
+
+        spec = ModelSpec("relu", tuple(ws), tuple(bs), bool(output_layer))
+        options = {"n_threads": n_threads or 1, "max_cells": limit, "ridges": bool(ridges), "vertices": bool(vertices)}
+        return on_cluster(spec, box, client, out=out, shards=shards, options=options)
     with progress_callback(progress) as report:
         native = _core.partition_relu(
             ws,

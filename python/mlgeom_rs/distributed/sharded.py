@@ -1,0 +1,428 @@
+"""Sharded partitions on a Dask cluster: one task per shard, Parquet per shard, a lazy reader and the join.
+
+:func:`partition_on_cluster` plans the shards (:mod:`.plan`), submits one task per shard, heaviest first
+(:func:`.shardwork.run_shard`), and returns a :class:`ShardedPartition`. With ``out`` the shards are written as
+``out/shard-NNNNN/{cells,facets,ridges}.parquet`` plus ``out/_manifest.json`` (written last: a directory
+without it is not a finished result); without ``out`` the shards' Arrow tables come back to the client and the
+same class serves them from memory.
+
+Global cell ids are ``offsets[shard] + local id``, where local ids follow the pattern order inside the shard.
+Facets on the shard boundaries (*cut* facets) are paired by their face keys in a final join
+(:meth:`ShardedPartition.facet_table`), which is what makes the adjacency complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..box import Box
+from ..exceptions import InvalidInputError, NumericalError
+from .model import ModelSpec
+from .plan import ShardPlan, balanced_plan, grid_plan
+from .shardwork import TABLE_NAMES, run_shard, shard_dir
+
+__all__ = ["ShardedPartition", "partition_on_cluster"]
+
+MANIFEST = "_manifest.json"
+#: Relative error of the volume sum over all shards accepted as rounding (as in the core).
+VOLUME_SUM_TOLERANCE = 1e-8
+
+
+def _n_workers(client: Any) -> int:
+    info = client.scheduler_info()
+    return max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
+
+
+def partition_on_cluster(
+    spec: ModelSpec,
+    box: Box,
+    client: Any,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    shards: int | list[int] | tuple[int, ...] | None = None,
+    options: dict[str, Any],
+) -> ShardedPartition:
+    """Partition ``box`` by ``spec`` with one Dask task per shard; see :class:`ShardedPartition`.
+
+    ``shards``: the number of shards (default 4 per worker thread), balanced by a coarse first pass, or a
+    list of first-stage bit indices whose 2^k sign vectors are the shards (empty ones included).
+    """
+    W, c = spec.first_stage
+    if shards is None or isinstance(shards, int | np.integer):
+        target = 4 * _n_workers(client) if shards is None else int(shards)
+        if target < 1:
+            raise InvalidInputError(f"shards must be at least 1; got {shards}")
+        plan = balanced_plan(W, c, box, target)
+    else:
+        plan = grid_plan(list(shards), W.shape[0])
+    outdir = None if out is None else os.fspath(out)
+    if outdir is not None:
+        if os.path.exists(os.path.join(outdir, MANIFEST)):
+            raise InvalidInputError(f"{outdir} already holds a sharded partition; choose an empty directory")
+        os.makedirs(outdir, exist_ok=True)
+    order = np.argsort(-np.nan_to_num(plan.estimates, nan=1.0), kind="stable")  # heaviest first
+    spec_future = client.scatter(spec, broadcast=True)
+    futures = [
+        client.submit(
+            run_shard,
+            spec_future,
+            box,
+            int(s),
+            list(plan.shards[s]),
+            options,
+            outdir,
+            pure=False,
+            key=f"mlgeom-shard-{s}" + f"-{os.getpid()}-{id(plan)}",
+            priority=-int(rank),
+        )
+        for rank, s in enumerate(order)
+    ]
+    results = client.gather(futures)
+    by_shard = sorted(results, key=lambda r: (r["meta"] if "meta" in r else r)["shard"])
+    metas = [r["meta"] if "meta" in r else r for r in by_shard]
+    tables = [r["tables"] for r in by_shard] if outdir is None else None
+    if outdir is not None:
+        for name in os.listdir(outdir):  # leftovers of tasks that died mid-write
+            if name.startswith(".tmp-shard-"):
+                shutil.rmtree(os.path.join(outdir, name), ignore_errors=True)
+    result = ShardedPartition(spec, box, plan, metas, outdir, tables)
+    result._check_volume()
+    if outdir is not None:
+        np.savez(os.path.join(outdir, "_model.npz"), *spec.weights, *spec.biases)
+        manifest = {
+            "kind": spec.kind,
+            "output_layer": spec.output_layer,
+            "n_layers": len(spec.weights),
+            "box_lo": box.lo.tolist(),
+            "box_hi": box.hi.tolist(),
+            "plan": plan.to_json(),
+            "shards": metas,
+        }
+        tmp = os.path.join(outdir, MANIFEST + ".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(manifest, fh)
+        os.rename(tmp, os.path.join(outdir, MANIFEST))
+    return result
+
+
+class ShardedPartition:
+    """A partition computed shard by shard (see :func:`partition_on_cluster`), read lazily.
+
+    Scalars (``n_cells``, ``total_volume``) come from the shards' metadata, computed on the workers. Columns
+    (``volumes``) and tables are read shard by shard on first use; :meth:`iter_shards` never holds more than
+    one shard. Global cell ids are ``offsets[s] + local id``.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        box: Box,
+        plan: ShardPlan,
+        metas: list[dict[str, Any]],
+        path: str | None,
+        tables: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self._spec = spec
+        self._box = box
+        self._plan = plan
+        self._metas = metas
+        self._path = path
+        self._tables = tables
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> ShardedPartition:
+        """Open a sharded partition written with ``out=path``; refuses an unfinished one."""
+        root = os.fspath(path)
+        manifest = os.path.join(root, MANIFEST)
+        if not os.path.isfile(manifest):
+            raise InvalidInputError(f"{root} holds no finished sharded partition (no {MANIFEST}); rerun the partition")
+        with open(manifest) as fh:
+            meta = json.load(fh)
+        missing = [
+            m["shard"]
+            for m in meta["shards"]
+            if not os.path.isfile(os.path.join(shard_dir(root, m["shard"]), "meta.json"))
+        ]
+        if missing:
+            raise InvalidInputError(f"shards {missing} of {root} are missing or incomplete; rerun the partition")
+        arrays = np.load(os.path.join(root, "_model.npz"))
+        k = meta["n_layers"]
+        values = [arrays[f"arr_{i}"] for i in range(2 * k)]
+        spec = ModelSpec(meta["kind"], tuple(values[:k]), tuple(values[k:]), bool(meta["output_layer"]))
+        box = Box(np.array(meta["box_lo"]), np.array(meta["box_hi"]))
+        return cls(spec, box, ShardPlan.from_json(meta["plan"]), meta["shards"], root)
+
+    # -- scalars ---------------------------------------------------------------------------
+
+    @property
+    def box(self) -> Box:
+        return self._box
+
+    @property
+    def dim(self) -> int:
+        return self._box.dim
+
+    @property
+    def plan(self) -> ShardPlan:
+        """The shards (sign vectors on first-stage bits) and their estimated work."""
+        return self._plan
+
+    @property
+    def n_shards(self) -> int:
+        return len(self._metas)
+
+    @cached_property
+    def shard_sizes(self) -> npt.NDArray[np.int64]:
+        """Cells per shard, int64 (n_shards,)."""
+        return np.array([m["n_cells"] for m in self._metas], dtype=np.int64)
+
+    @cached_property
+    def offsets(self) -> npt.NDArray[np.int64]:
+        """Global id of each shard's first cell, int64 (n_shards + 1,) (the last entry is ``n_cells``)."""
+        return np.concatenate([[0], np.cumsum(self.shard_sizes)]).astype(np.int64)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.offsets[-1])
+
+    def __len__(self) -> int:
+        return self.n_cells
+
+    @property
+    def total_volume(self) -> float:
+        """Sum of the cell volumes, added up per shard on the workers."""
+        return float(sum(m["volume"] for m in self._metas))
+
+    @property
+    def shard_metadata(self) -> list[dict[str, Any]]:
+        """Per shard: cells, volume, facets, cut facets, bytes, seconds, peak memory of its worker."""
+        return list(self._metas)
+
+    def _check_volume(self) -> None:
+        total, box_volume = self.total_volume, self._box.volume
+        if abs(total - box_volume) > VOLUME_SUM_TOLERANCE * box_volume:
+            raise NumericalError(
+                f"the shards' volumes add up to {total} instead of the box volume {box_volume}; the input is too "
+                "close to degenerate for the tolerance (perturb it)"
+            )
+
+    # -- tables ----------------------------------------------------------------------------
+
+    def table(
+        self, s: int, name: Literal["cells", "facets", "ridges"] = "cells", columns: list[str] | None = None
+    ) -> Any:
+        """Table ``name`` of shard ``s`` as a ``pyarrow.Table`` with shard-local ids (read on each call)."""
+        if name not in TABLE_NAMES:
+            raise InvalidInputError(f"table must be one of {TABLE_NAMES}; got {name!r}")
+        if not 0 <= s < self.n_shards:
+            raise IndexError(f"shard {s} out of range for {self.n_shards} shards")
+        if self._tables is not None:
+            t = self._tables[s].get(name)
+            if t is None:
+                raise InvalidInputError(f"no {name} table: the partition was computed without them")
+            return t.select(columns) if columns is not None else t
+        import pyarrow.parquet as pq
+
+        file = os.path.join(shard_dir(self._path or "", s), f"{name}.parquet")
+        if not os.path.isfile(file):
+            raise InvalidInputError(f"no {name} table: the partition was computed without them")
+        return pq.read_table(file, columns=columns)
+
+    def iter_shards(self, name: Literal["cells", "facets", "ridges"] = "cells") -> Iterator[tuple[int, Any]]:
+        """``(offset, table)`` per shard: the shard's table and the global id of its first cell."""
+        for s in range(self.n_shards):
+            yield int(self.offsets[s]), self.table(s, name)
+
+    def _column(self, name: str) -> npt.NDArray[Any]:
+        parts = [np.asarray(self.table(s, "cells", [name]).column(0).combine_chunks()) for s in range(self.n_shards)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    @cached_property
+    def volumes(self) -> npt.NDArray[np.float64]:
+        """Cell volumes by global id, float64 (n_cells,) (reads one column of every shard)."""
+        return self._column("volume").astype(np.float64)
+
+    @cached_property
+    def packed_patterns(self) -> npt.NDArray[np.uint8]:
+        """Packed patterns by global id, uint8 (n_cells, ceil(m/8)), as :attr:`Partition.packed_patterns`."""
+        nbytes = (self._spec.n_bits + 7) // 8
+        parts = []
+        for s in range(self.n_shards):
+            col = self.table(s, "cells", ["pattern"]).column(0).combine_chunks()
+            parts.append(
+                np.frombuffer(col.buffers()[1], dtype=np.uint8, count=len(col) * nbytes, offset=col.offset * nbytes)
+                if nbytes
+                else np.zeros(0, np.uint8)
+            )
+        flat = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+        return flat.reshape(self.n_cells, nbytes)
+
+    # -- the join ----------------------------------------------------------------------------
+
+    def _cut_rows(self) -> dict[str, npt.NDArray[Any]]:
+        import pyarrow.compute as pc
+
+        cols: dict[str, list[npt.NDArray[Any]]] = {
+            k: [] for k in ("key_hi", "key_lo", "cell", "area", "normal", "centroid", "hyperplane")
+        }
+        for s in range(self.n_shards):
+            t = self.table(s, "facets")
+            t = t.filter(pc.field("cut")) if t.num_rows else t
+            cols["key_hi"].append(np.asarray(t.column("key_hi")))
+            cols["key_lo"].append(np.asarray(t.column("key_lo")))
+            cols["cell"].append(np.asarray(t.column("cell_a")) + self.offsets[s])
+            cols["area"].append(np.asarray(t.column("area")))
+            cols["normal"].append(_matrix(t.column("normal"), self.dim))
+            cols["centroid"].append(_matrix(t.column("centroid"), self.dim))
+            cols["hyperplane"].append(np.asarray(t.column("hyperplane")))
+        return {k: np.concatenate(v) for k, v in cols.items()}
+
+    @cached_property
+    def _joined(self) -> dict[str, npt.NDArray[Any]]:
+        """The cut facets paired by key: one row per facet crossing a shard boundary."""
+        cut = self._cut_rows()
+        order = np.lexsort((cut["cell"], cut["key_lo"], cut["key_hi"]))
+        cut = {k: v[order] for k, v in cut.items()}
+        n = cut["cell"].shape[0]
+        same = (cut["key_hi"][1:] == cut["key_hi"][:-1]) & (cut["key_lo"][1:] == cut["key_lo"][:-1])
+        if n % 2 or not same[::2].all() or (n > 2 and same[1::2].any()):
+            raise NumericalError(
+                "facets on the shard boundaries do not pair up across shards; the input is too close to "
+                "degenerate for the tolerance (perturb it)"
+            )
+        a, b = np.arange(0, n, 2), np.arange(1, n, 2)  # a has the lower global cell (sorted by cell)
+        return {
+            "cell_a": cut["cell"][a],
+            "cell_b": cut["cell"][b],
+            "area": cut["area"][a],
+            "normal": cut["normal"][a],
+            "centroid": cut["centroid"][a],
+            "hyperplane": cut["hyperplane"][a],
+        }
+
+    def facet_table(self) -> dict[str, npt.NDArray[Any]]:
+        """All facets with global cell ids (numpy columns as in :mod:`mlgeom_rs.export`, without ``facet``):
+        each shard's own facets, then the joined cut facets. Interior facets have ``cell_a < cell_b``."""
+        cols: dict[str, list[npt.NDArray[Any]]] = {
+            k: [] for k in ("cell_a", "cell_b", "area", "normal", "centroid", "hyperplane", "box_face")
+        }
+        for s in range(self.n_shards):
+            t = self.table(s, "facets")
+            keep = ~np.asarray(t.column("cut"), dtype=bool)
+            ca, cb = np.asarray(t.column("cell_a"))[keep], np.asarray(t.column("cell_b"))[keep]
+            cols["cell_a"].append(ca + self.offsets[s])
+            cols["cell_b"].append(np.where(cb >= 0, cb + self.offsets[s], -1))
+            cols["area"].append(np.asarray(t.column("area"))[keep])
+            cols["normal"].append(_matrix(t.column("normal"), self.dim)[keep])
+            cols["centroid"].append(_matrix(t.column("centroid"), self.dim)[keep])
+            cols["hyperplane"].append(np.asarray(t.column("hyperplane"))[keep])
+            cols["box_face"].append(np.asarray(t.column("box_face"))[keep])
+        j = self._joined
+        for k in ("cell_a", "cell_b", "area", "normal", "centroid", "hyperplane"):
+            cols[k].append(j[k])
+        cols["box_face"].append(np.full(j["area"].shape[0], -1, dtype=np.int64))
+        return {k: np.concatenate(v) for k, v in cols.items()}
+
+    def iter_adjacency(self) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Interior facets as ``(cells_a, cells_b, areas)`` blocks with global ids: one block per shard, then
+        one for the joined cut facets. Memory: one shard at a time plus the cut facets."""
+        for s in range(self.n_shards):
+            t = self.table(s, "facets", ["cell_a", "cell_b", "area"])
+            ca, cb = np.asarray(t.column("cell_a")), np.asarray(t.column("cell_b"))
+            inner = cb >= 0
+            yield ca[inner] + self.offsets[s], cb[inner] + self.offsets[s], np.asarray(t.column("area"))[inner]
+        j = self._joined
+        yield j["cell_a"], j["cell_b"], j["area"]
+
+    def adjacency(self, weight: Literal["area", "count"] = "area", *, max_cells: int = 50_000_000) -> Any:
+        """The symmetric cell adjacency as ``scipy.sparse.csr_array`` (n, n), as :meth:`Partition.adjacency`.
+
+        Refuses more than ``max_cells`` cells (about 100 bytes per cell and facet); use :meth:`iter_adjacency`.
+        """
+        import scipy.sparse
+
+        if weight not in ("area", "count"):
+            raise InvalidInputError(f"weight must be 'area' or 'count'; got {weight!r}")
+        if self.n_cells > max_cells:
+            raise InvalidInputError(
+                f"{self.n_cells} cells exceed max_cells={max_cells} for an in-memory matrix; iterate with "
+                "iter_adjacency() or pass a larger max_cells"
+            )
+        blocks = list(self.iter_adjacency())
+        rows = np.concatenate([b[0] for b in blocks])
+        cols = np.concatenate([b[1] for b in blocks])
+        data = np.concatenate([b[2] for b in blocks]) if weight == "area" else np.ones(rows.shape[0])
+        n = self.n_cells
+        adj = scipy.sparse.csr_array(
+            (np.concatenate([data, data]), (np.concatenate([rows, cols]), np.concatenate([cols, rows]))), shape=(n, n)
+        )
+        adj.sum_duplicates()
+        return adj
+
+    # -- point location --------------------------------------------------------------------
+
+    def locate(self, X: npt.ArrayLike, *, client: Any = None) -> npt.NDArray[np.int64]:
+        """The global cell of each row of ``X`` (N, d): int64 (N,), -1 outside the box.
+
+        Each point's pattern (signs of the hyperplanes, or the network's activation pattern) routes it to its
+        shard by the sharding bits; the shard's cell with that pattern is found by binary search in its
+        pattern-sorted cells. With ``client`` the per-shard searches run on the cluster.
+        """
+        from .._validate import as_points
+
+        pts = as_points(X, self.dim, "X")
+        pats = self._spec.patterns(pts)
+        inside = np.all((pts >= self._box.lo) & (pts <= self._box.hi), axis=1)
+        packed = np.packbits(pats, axis=1)
+        shard = self._plan.route(pats)
+        out = np.full(pts.shape[0], -1, dtype=np.int64)
+        jobs = [(s, np.flatnonzero(inside & (shard == s))) for s in range(self.n_shards)]
+        jobs = [(s, idx) for s, idx in jobs if idx.size and self.shard_sizes[s]]
+        if client is not None and self._path is not None:
+            futures = [client.submit(_find_in_shard, self._path, s, packed[idx], pure=False) for s, idx in jobs]
+            found = client.gather(futures)
+        else:
+            found = [_search(self.table(s, "cells", ["pattern"]), packed[idx]) for s, idx in jobs]
+        for (s, idx), local in zip(jobs, found, strict=True):
+            out[idx] = np.where(local >= 0, local + self.offsets[s], -1)
+        return out
+
+    def __repr__(self) -> str:
+        where = f", path={self._path!r}" if self._path else ""
+        return f"ShardedPartition(n_cells={self.n_cells}, n_shards={self.n_shards}, dim={self.dim}{where})"
+
+
+def _matrix(col: Any, d: int) -> npt.NDArray[np.float64]:
+    flat = np.asarray(col.combine_chunks().flatten()) if hasattr(col, "combine_chunks") else np.asarray(col.flatten())
+    return flat.reshape(-1, d)
+
+
+def _search(cells: Any, packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """Local ids of the cells whose packed pattern equals each row of ``packed`` (-1 if none)."""
+    nbytes = packed.shape[1]
+    col = cells.column("pattern").combine_chunks()
+    n = len(col)
+    if nbytes == 0:
+        return np.zeros(packed.shape[0], dtype=np.int64) if n else np.full(packed.shape[0], -1, dtype=np.int64)
+    rows = np.frombuffer(col.buffers()[1], dtype=np.uint8, count=n * nbytes, offset=col.offset * nbytes)
+    table = rows.view(f"V{nbytes}")
+    keys = np.ascontiguousarray(packed).view(f"V{nbytes}").ravel()
+    # Lexicographic order of the packed bytes is the pattern order (big-endian bits): search them as bytes.
+    pos = np.searchsorted(rows.view(f"S{nbytes}"), keys.view(f"S{nbytes}"))
+    pos_c = np.minimum(pos, max(n - 1, 0))
+    hit = (pos < n) & (table[pos_c] == keys)
+    return np.where(hit, pos, -1).astype(np.int64)
+
+
+def _find_in_shard(path: str, s: int, packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    import pyarrow.parquet as pq
+
+    return _search(pq.read_table(os.path.join(shard_dir(path, s), "cells.parquet"), columns=["pattern"]), packed)
