@@ -210,3 +210,14 @@ def test_data_cells_of_a_dask_array(client: Any, widths: list[int], n: int) -> N
     np.testing.assert_array_equal(got.by_lp, want.by_lp)
     np.testing.assert_allclose(got.witnesses, want.witnesses, atol=1e-12)
     assert dc.shuffle_bytes > 0 and (dc.adjacency() != ref.adjacency()).nnz == 0
+
+
+def test_model_partition_on_the_cluster(client: Any) -> None:
+    ws, bs = _net([2, 6, 5, 1], 8)
+    box = mg.Box(-1, 1, dim=2)
+    assert_same(mg.partition_relu(ws, bs, box), mg.partition((ws, bs), box, client=client, shards=3))
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    linear = sklearn.LogisticRegression().fit(X, X[:, 0] > 0)
+    with pytest.raises(mg.UnsupportedModelError, match="client="):
+        mg.partition(linear, box, client=client)

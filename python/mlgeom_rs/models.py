@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,9 @@ from .box import Box
 from .exceptions import InvalidInputError, NumericalError, UnsupportedModelError
 from .partition import DEFAULT_MAX_CELLS, Partition, _readonly, partition_hyperplanes
 from .relu import AffineMaps, ReluPartition, _layers, partition_relu
+
+if TYPE_CHECKING:
+    from .distributed import ShardedPartition
 
 __all__ = [
     "LinearModelPartition",
@@ -352,6 +356,36 @@ def attach_predictions(
 
 
 # ------------------------------------------------------------------------------------------------ dispatch
+@overload
+def partition(
+    model: Any,
+    box: Box | tuple[Any, Any],
+    *,
+    regions: Regions | None = ...,
+    output_layer: bool | None = ...,
+    check: bool = ...,
+    n_threads: int | None = ...,
+    max_cells: int = ...,
+    ridges: bool = ...,
+    client: None = ...,
+    out: None = ...,
+    shards: None = ...,
+) -> ModelPartition: ...
+@overload
+def partition(
+    model: Any,
+    box: Box | tuple[Any, Any],
+    *,
+    regions: Regions | None = ...,
+    output_layer: bool | None = ...,
+    check: bool = ...,
+    n_threads: int | None = ...,
+    max_cells: int = ...,
+    ridges: bool = ...,
+    client: Any,
+    out: str | os.PathLike[str] | None = ...,
+    shards: int | Sequence[int] | None = ...,
+) -> ShardedPartition: ...
 def partition(
     model: Any,
     box: Box | tuple[Any, Any],
@@ -362,7 +396,10 @@ def partition(
     n_threads: int | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = True,
-) -> ModelPartition:
+    client: Any = None,
+    out: str | os.PathLike[str] | None = None,
+    shards: int | Sequence[int] | None = None,
+) -> ModelPartition | ShardedPartition:
     """Cut ``box`` into the cells a trained model induces, with the model's prediction per cell.
 
     Parameters
@@ -404,6 +441,11 @@ def partition(
         differ only where two scores tie to that precision). Raises :class:`NumericalError` if not.
     n_threads, max_cells, ridges
         As in :func:`partition_hyperplanes`.
+    client, out, shards
+        Scale out on Dask (ReLU networks only: a pair, torch or scikit-learn MLP), as in
+        :func:`partition_relu`: returns a :class:`~mlgeom_rs.distributed.ShardedPartition` whose cells table
+        holds the network's raw output at each interior point (``prediction``; no classifier head, no
+        ``check``).
 
     Returns
     -------
@@ -435,6 +477,8 @@ def partition(
     """
     if not isinstance(check, bool | np.bool_):
         raise InvalidInputError(f"check must be True or False; got {check!r}")
+    if client is not None or out is not None or shards is not None:
+        return _relu_on_cluster(model, box, output_layer, n_threads, max_cells, ridges, client, out, shards)
     options: dict[str, Any] = {"n_threads": n_threads, "max_cells": max_cells, "ridges": ridges}
     if output_layer is not None and not _is_weight_pair(model):
         raise InvalidInputError(
@@ -507,6 +551,45 @@ def partition(
             "for a ReLU network pass lists of per-layer arrays: ([W1, W2, ...], [b1, b2, ...])"
         )
     raise UnsupportedModelError(f"cannot partition a {_type_name(model)}; supported: {SUPPORTED}")
+
+
+def _relu_on_cluster(
+    model: Any,
+    box: Box | tuple[Any, Any],
+    output_layer: bool | None,
+    n_threads: int | None,
+    max_cells: int,
+    ridges: bool,
+    client: Any,
+    out: str | os.PathLike[str] | None,
+    shards: int | Sequence[int] | None,
+) -> ShardedPartition:
+    from . import _sklearn
+
+    if _sklearn.is_tree_model(model) or _sklearn.is_linear_model(model):
+        raise UnsupportedModelError(
+            f"client= scales out ReLU networks and hyperplane arrangements; partition a {_type_name(model)} on "
+            "one machine (without client=), or call partition_hyperplanes(W, c, box, client=...)"
+        )
+    if _is_weight_pair(model):
+        ws, bs = _layers(model[0], model[1])
+        has_output = True if output_layer is None else bool(output_layer)
+    else:
+        ws, bs, has_output = relu_layers(model)
+    weights: list[npt.ArrayLike] = list(ws)
+    biases: list[npt.ArrayLike] = list(bs)
+    return partition_relu(
+        weights,
+        biases,
+        box,
+        output_layer=has_output,
+        n_threads=n_threads,
+        max_cells=max_cells,
+        ridges=ridges,
+        client=client,
+        out=out,
+        shards=shards,
+    )
 
 
 def relu_layers(model: Any) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]], bool]:

@@ -19,7 +19,6 @@ Point-to-cell ids stay a lazy Dask array (:attr:`DistributedDataCells.point_cell
 from __future__ import annotations
 
 import importlib
-import zlib
 from functools import cached_property
 from typing import Any
 
@@ -67,17 +66,24 @@ def _merge(*parts: Groups) -> Groups:
 
 
 def _flip_keys(packed: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], n_bits: int, n_buckets: int) -> list[Any]:
-    """Shuffle map side: rows (masked pattern, bit, cell) bucketed by a hash of (masked pattern, bit)."""
-    out: list[list[Any]] = [[] for _ in range(n_buckets)]
-    bits = np.unpackbits(packed, axis=1, count=n_bits)
+    """Shuffle map side: rows (masked pattern, bit, cell) for every cell and bit, bucketed by a hash of
+    (masked pattern, bit) (a multiplicative hash of the pattern's bytes, updated for the one cleared bit)."""
+    n, width = packed.shape
+    weights = (np.arange(1, width + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+    base = (packed.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64) if width else np.zeros(n, np.uint64)
+    buckets: list[list[Any]] = [[] for _ in range(n_buckets)]
     for j in range(n_bits):
-        masked = bits.copy()
-        masked[:, j] = 0
-        keys = _rows(np.packbits(masked, axis=1))
-        bucket = np.array([zlib.crc32(k + j.to_bytes(4, "little")) % n_buckets for k in keys.tolist()], dtype=np.int64)
-        for b in np.unique(bucket).tolist():
+        byte, mask = j // 8, np.uint8(0x80 >> (j % 8))
+        masked = packed.copy()
+        masked[:, byte] &= ~mask
+        cleared = (packed[:, byte] & mask).astype(np.uint64) * weights[byte]
+        h = (base - cleared + np.uint64(j) * np.uint64(0xBF58476D1CE4E5B9)) * np.uint64(0x94D049BB133111EB)
+        bucket = ((h >> np.uint64(32)) % np.uint64(n_buckets)).astype(np.int64)
+        keys = _rows(masked)
+        for b in range(n_buckets):
             sel = bucket == b
-            out[b].append((keys[sel], np.full(int(sel.sum()), j, dtype=np.int64), cells[sel]))
+            if sel.any():
+                buckets[b].append((keys[sel], np.full(int(sel.sum()), j, dtype=np.int64), cells[sel]))
     return [
         (
             np.concatenate([r[0] for r in rows]),
@@ -86,7 +92,7 @@ def _flip_keys(packed: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], n_bi
         )
         if rows
         else None
-        for rows in out
+        for rows in buckets
     ]
 
 

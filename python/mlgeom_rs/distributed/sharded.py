@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from functools import cached_property
 from typing import Any, Literal
@@ -70,6 +71,7 @@ def partition_on_cluster(
         os.makedirs(outdir, exist_ok=True)
     order = np.argsort(-np.nan_to_num(plan.estimates, nan=1.0), kind="stable")  # heaviest first
     spec_future = client.scatter(spec, broadcast=True)
+    run_id = uuid.uuid4().hex[:12]
     futures = [
         client.submit(
             run_shard,
@@ -80,7 +82,7 @@ def partition_on_cluster(
             options,
             outdir,
             pure=False,
-            key=f"mlgeom-shard-{s}" + f"-{os.getpid()}-{id(plan)}",
+            key=f"mlgeom-shard-{s}-{run_id}",
             priority=-int(rank),
         )
         for rank, s in enumerate(order)
