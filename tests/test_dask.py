@@ -119,6 +119,13 @@ def test_degenerate_arrangement_with_empty_shards(client: Any, tmp_path: Path) -
     X = np.random.default_rng(3).uniform(0, 1, (500, 2))
     perm = _relabel(ref, reopened)
     np.testing.assert_array_equal(perm[reopened.locate(X, client=client)], ref.locate(X))
+    # Points on the concurrent lines and on the doubly covered line x + y = 1 still get a cell containing them.
+    on = np.array([[0.5, 0.5], [0.3, 0.7], [0.9, 0.1], [0.25, 0.25]])
+    cells = reopened.locate(on)
+    assert (cells >= 0).all()
+    for x, cell in zip(on, perm[cells], strict=True):
+        v = ref.vertices(int(cell))
+        assert (x >= v.min(axis=0) - 1e-9).all() and (x <= v.max(axis=0) + 1e-9).all()
 
 
 def _net(widths: list[int], seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:

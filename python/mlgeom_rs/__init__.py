@@ -48,6 +48,7 @@ from .curvature import (
     with_curvature,
 )
 from .datacells import DataCells, data_cells
+from .distributed import ShardedPartition  # Dask itself is imported only when a client is given
 from .forms import ConstantForm, LayerTrace
 
 # `partition` (the function) shadows the submodule mlgeom_rs.partition as a package attribute;
@@ -83,6 +84,7 @@ __all__ = [
     "ReluPartition",
     "RidgeTable",
     "RiemannianComplex",
+    "ShardedPartition",
     "SimplicialSpline",
     "TooManyCellsError",
     "TreePartition",
@@ -90,6 +92,7 @@ __all__ = [
     "__version__",
     "curvature_report",
     "data_cells",
+    "distributed",
     "edge_curvature",
     "exceptions",
     "forman_curvature",

@@ -77,7 +77,8 @@ def _flip_keys(packed: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], n_bi
         masked = packed.copy()
         masked[:, byte] &= ~mask
         cleared = (packed[:, byte] & mask).astype(np.uint64) * weights[byte]
-        h = (base - cleared + np.uint64(j) * np.uint64(0xBF58476D1CE4E5B9)) * np.uint64(0x94D049BB133111EB)
+        salt = np.uint64(j * 0xBF58476D1CE4E5B9 % 2**64)
+        h = (base - cleared + salt) * np.uint64(0x94D049BB133111EB)  # wraps modulo 2^64
         bucket = ((h >> np.uint64(32)) % np.uint64(n_buckets)).astype(np.int64)
         keys = _rows(masked)
         for b in range(n_buckets):

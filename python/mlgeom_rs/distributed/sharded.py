@@ -219,9 +219,10 @@ class ShardedPartition:
     # -- tables ----------------------------------------------------------------------------
 
     def table(
-        self, s: int, name: Literal["cells", "facets", "ridges"] = "cells", columns: list[str] | None = None
+        self, s: int, name: Literal["cells", "facets", "ridges", "cuts"] = "cells", columns: list[str] | None = None
     ) -> Any:
-        """Table ``name`` of shard ``s`` as a ``pyarrow.Table`` with shard-local ids (read on each call)."""
+        """Table ``name`` of shard ``s`` as a ``pyarrow.Table`` with shard-local ids (read on each call);
+        ``cuts`` holds the shard's cut facets only (key, cell, area, normal, centroid, hyperplane)."""
         if name not in TABLE_NAMES:
             raise InvalidInputError(f"table must be one of {TABLE_NAMES}; got {name!r}")
         if not 0 <= s < self.n_shards:
@@ -270,14 +271,11 @@ class ShardedPartition:
     # -- the join ----------------------------------------------------------------------------
 
     def _cut_rows(self) -> dict[str, npt.NDArray[Any]]:
-        import pyarrow.compute as pc
-
         cols: dict[str, list[npt.NDArray[Any]]] = {
             k: [] for k in ("key_hi", "key_lo", "cell", "area", "normal", "centroid", "hyperplane")
         }
         for s in range(self.n_shards):
-            t = self.table(s, "facets")
-            t = t.filter(pc.field("cut")) if t.num_rows else t
+            t = self.table(s, "cuts")
             cols["key_hi"].append(np.asarray(t.column("key_hi")))
             cols["key_lo"].append(np.asarray(t.column("key_lo")))
             cols["cell"].append(np.asarray(t.column("cell_a")) + self.offsets[s])
@@ -376,13 +374,33 @@ class ShardedPartition:
 
         Each point's pattern (signs of the hyperplanes, or the network's activation pattern) routes it to its
         shard by the sharding bits; the shard's cell with that pattern is found by binary search in its
-        pattern-sorted cells. With ``client`` the per-shard searches run on the cluster.
+        pattern-sorted cells. With ``client`` the per-shard searches run on the cluster. A point on a boundary
+        gets a cell containing it; where its pattern names no cell (on two coincident hyperplanes of opposite
+        orientation both bits are 0), it is moved by 1e-9 of the box diagonal along a fixed generic direction.
         """
         from .._validate import as_points
 
         pts = as_points(X, self.dim, "X")
-        pats = self._spec.patterns(pts)
         inside = np.all((pts >= self._box.lo) & (pts <= self._box.hi), axis=1)
+        out = self._locate_inside(pts, inside, client)
+        lost = np.flatnonzero(inside & (out < 0))
+        if lost.size:
+            # A fixed direction with incommensurate coordinates crosses any hyperplane the point lies on.
+            direction = np.modf(0.6180339887498949 * np.arange(1, self.dim + 1) + 0.1)[0] + 0.2
+            direction /= np.linalg.norm(direction)
+            step = 1e-9 * float(np.linalg.norm(self._box.hi - self._box.lo))
+            for sign in (1.0, -1.0):
+                moved = np.clip(pts[lost] + sign * step * direction, self._box.lo, self._box.hi)
+                out[lost] = self._locate_inside(moved, np.ones(lost.size, dtype=bool), client)
+                lost = lost[out[lost] < 0]
+                if not lost.size:
+                    break
+        return out
+
+    def _locate_inside(
+        self, pts: npt.NDArray[np.float64], inside: npt.NDArray[np.bool_], client: Any
+    ) -> npt.NDArray[np.int64]:
+        pats = self._spec.patterns(pts)
         packed = np.packbits(pats, axis=1)
         shard = self._plan.route(pats)
         out = np.full(pts.shape[0], -1, dtype=np.int64)

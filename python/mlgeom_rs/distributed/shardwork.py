@@ -3,7 +3,8 @@
 Runs on a Dask worker (no Dask import needed here). The tables are those of :mod:`mlgeom_rs.export` with
 shard-local cell and facet ids, plus what the final join needs: ``pattern`` (packed bits) per cell, and per
 facet ``cut`` (the facet lies on the shard boundary; its other cell is in another shard) with the 128-bit face
-key (``key_hi``, ``key_lo``) that both sides share; per ridge the key of its (d-2)-face.
+key (``key_hi``, ``key_lo``) that both sides share; per ridge the key of its (d-2)-face. ``cuts`` repeats the
+cut facets' key, cell and geometry, so that the join reads nothing else.
 
 A shard written to ``out`` goes to a temporary directory first and is renamed to ``shard-NNNNN`` only when
 every file is complete, so a task killed mid-write never leaves a shard that looks finished; a rerun of a
@@ -29,7 +30,7 @@ from .model import ModelSpec
 
 __all__ = ["TABLE_NAMES", "run_shard", "shard_dir"]
 
-TABLE_NAMES = ("cells", "facets", "ridges")
+TABLE_NAMES = ("cells", "facets", "ridges", "cuts")
 
 
 def shard_dir(out: str, s: int) -> str:
@@ -64,7 +65,11 @@ def _tables(spec: ModelSpec, box: Box, shard: list[tuple[int, bool]], options: d
     keys[cut_ids] = native.cut_keys()
     facets = facets.append_column("cut", pa.array(cut))
     facets = facets.append_column("key_hi", pa.array(keys[:, 0])).append_column("key_lo", pa.array(keys[:, 1]))
-    tables = {"cells": cells, "facets": facets}
+    # The cut facets again, alone: the join reads only these.
+    cuts = facets.filter(pa.array(cut)).select(
+        ["key_hi", "key_lo", "cell_a", "area", "normal", "centroid", "hyperplane"]
+    )
+    tables = {"cells": cells, "facets": facets, "cuts": cuts}
     if part.has_ridges:
         ridges = to_arrow(part, "ridges")
         rkeys = native.ridge_keys()
