@@ -228,3 +228,23 @@ def test_model_partition_on_the_cluster(client: Any) -> None:
     linear = sklearn.LogisticRegression().fit(X, X[:, 0] > 0)
     with pytest.raises(mg.UnsupportedModelError, match="client="):
         mg.partition(linear, box, client=client)
+
+
+def test_ollivier_curvature_on_the_cluster(client: Any) -> None:
+    W, c = _random_arrangement(16, 2, 3)
+    box = mg.Box(0, 1, dim=2)
+    sp = mg.partition_hyperplanes(W, c, box, client=client, shards=4)
+    ref = mg.partition_hyperplanes(W, c, box)
+    perm = _relabel(ref, sp)
+    lengths = sp.centroid_distances()
+    # The sharded cell graph with centroid distances is the single-machine one, relabelled.
+    f = ref.facets
+    inner = np.asarray(f.cells)[f.interior]
+    cen = np.asarray(ref.centroids)
+    want = np.linalg.norm(cen[inner[:, 0]] - cen[inner[:, 1]], axis=1)
+    got = lengths[np.argsort(perm)][:, np.argsort(perm)]
+    np.testing.assert_allclose(got[inner[:, 0], inner[:, 1]], want, rtol=1e-12)
+    edge, node = mg.ollivier_ricci(lengths, alpha=0.3, client=client)
+    edge_ref, node_ref = mg.ollivier_ricci(lengths, alpha=0.3)
+    np.testing.assert_array_equal(edge.data, edge_ref.data)  # each edge solved once, the same way
+    np.testing.assert_allclose(node, node_ref, rtol=1e-14)

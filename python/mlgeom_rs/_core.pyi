@@ -186,6 +186,7 @@ def ollivier_ricci_csr(
     method: str = "exact",
     reg: float = 0.1,
     n_threads: int | None = None,
+    owners: tuple[int, int] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Ollivier-Ricci curvature of every stored entry of a symmetric CSR matrix of edge lengths.
 

@@ -123,6 +123,7 @@ def _run_engine(
     method: str = "exact",
     reg: float = 0.1,
     n_threads: Any = None,
+    owners: tuple[int, int] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     if method not in ("exact", "sinkhorn"):
         raise InvalidInputError(f"method must be 'exact' or 'sinkhorn'; got {method!r}")
@@ -141,6 +142,7 @@ def _run_engine(
         method=method,
         reg=_real(reg, "reg"),
         n_threads=resolve_n_threads(n_threads),
+        owners=owners,
     )
 
 
@@ -154,6 +156,7 @@ def ollivier_ricci(
     weight: str = "weight",
     method: Literal["exact", "sinkhorn"] = "exact",
     reg: float = 0.1,
+    client: Any = None,
 ) -> tuple[scipy.sparse.csr_array, npt.NDArray[np.float64]]:
     """Ollivier–Ricci curvature of every edge and node of a weighted undirected graph.
 
@@ -186,6 +189,10 @@ def ollivier_ricci(
         Shape of the neighbour weights base^(−length^exp_power).
     n_threads : int, optional
         Worker threads (default: ``$MLGEOM_NUM_THREADS``, else all cores). Results do not depend on it.
+    client : dask.distributed.Client, optional
+        Distribute the per-edge transport problems: the graph goes to every worker once, each task solves
+        the edges owned by a range of nodes (balanced by their stored entries); the values are identical
+        (:mod:`mlgeom_rs.distributed.curvature`). ``n_threads`` then applies per task (default 1).
 
     Returns
     -------
@@ -210,9 +217,13 @@ def ollivier_ricci(
     import scipy.sparse
 
     csr, _nodes = _as_graph(adjacency, weight)
-    edge, node = _run_engine(
-        csr, alpha=alpha, base=base, exp_power=exp_power, method=method, reg=reg, n_threads=n_threads
-    )
+    engine: dict[str, Any] = {"alpha": alpha, "base": base, "exp_power": exp_power, "method": method, "reg": reg}
+    if client is not None:
+        from .distributed.curvature import ollivier_on_cluster
+
+        edge, node = ollivier_on_cluster(csr, client, engine=engine, n_threads=n_threads or 1)
+    else:
+        edge, node = _run_engine(csr, n_threads=n_threads, **engine)
     return scipy.sparse.csr_array((edge, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape), node
 
 

@@ -367,6 +367,32 @@ class ShardedPartition:
         adj.sum_duplicates()
         return adj
 
+    def centroid_distances(self, *, max_cells: int = 50_000_000) -> Any:
+        """Distances between the centroids of adjacent cells, a symmetric ``scipy.sparse.csr_array`` (n, n),
+        assembled blockwise from :meth:`iter_adjacency`: the edge lengths of the cell graph, e.g. for
+        ``mg.ollivier_ricci(part.centroid_distances(), client=client)``."""
+        import scipy.sparse
+
+        if self.n_cells > max_cells:
+            raise InvalidInputError(
+                f"{self.n_cells} cells exceed max_cells={max_cells} for an in-memory matrix; pass a larger max_cells"
+            )
+        centroids = np.concatenate(
+            [_matrix(self.table(s, "cells", ["centroid"]).column(0), self.dim) for s in range(self.n_shards)]
+        )
+        rows, cols, lengths = [], [], []
+        for a, b, _area in self.iter_adjacency():
+            rows += [a, b]
+            cols += [b, a]
+            length = np.linalg.norm(centroids[a] - centroids[b], axis=1)
+            lengths += [length, length]
+        n = self.n_cells
+        out = scipy.sparse.csr_array(
+            (np.concatenate(lengths), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+        )
+        out.sum_duplicates()
+        return out
+
     # -- point location --------------------------------------------------------------------
 
     def locate(self, X: npt.ArrayLike, *, client: Any = None) -> npt.NDArray[np.int64]:

@@ -335,6 +335,10 @@ pub struct OllivierOptions {
     /// Worker threads; `None` uses rayon's global pool.
     pub n_threads: Option<usize>,
     pub method: TransportMethod,
+    /// Compute only the edges owned by the nodes `start..stop` (original ids), leaving the others NaN,
+    /// so that disjoint ranges split the work across machines with the same values (each edge is
+    /// computed by one owner, the same one as for the whole graph). Node curvatures are then NaN.
+    pub owners: Option<(usize, usize)>,
 }
 
 impl Default for OllivierOptions {
@@ -342,6 +346,7 @@ impl Default for OllivierOptions {
         Self {
             n_threads: None,
             method: TransportMethod::Exact,
+            owners: None,
         }
     }
 }
@@ -370,10 +375,21 @@ pub fn ollivier_ricci(graph: &CsrGraph, measures: &Measures, opts: OllivierOptio
         self_mass: order.iter().map(|&old| measures.self_mass[old as usize]).collect(),
         nbr_mass: source.iter().map(|&p| measures.nbr_mass[p]).collect(),
     };
-    let local_edge = edge_curvatures(&local, &local_measures, opts)?;
+    let active: Vec<bool> = match opts.owners {
+        Some((start, stop)) => order
+            .iter()
+            .map(|&old| (start..stop).contains(&(old as usize)))
+            .collect(),
+        None => vec![true; order.len()],
+    };
+    let local_edge = edge_curvatures(&local, &local_measures, &active, opts)?;
     let mut edge = vec![f64::NAN; graph.n_entries()];
     for (p, &kappa) in local_edge.iter().enumerate() {
         edge[source[p]] = kappa;
+    }
+    if opts.owners.is_some() {
+        let node = vec![f64::NAN; graph.n_nodes()];
+        return Ok(Curvature { edge, node });
     }
     let node = (0..graph.n_nodes())
         .map(|x| {
@@ -389,8 +405,8 @@ pub fn ollivier_ricci(graph: &CsrGraph, measures: &Measures, opts: OllivierOptio
     Ok(Curvature { edge, node })
 }
 
-/// κ of every entry of `graph` (both directions), parallel over the owners of the edges.
-fn edge_curvatures(graph: &CsrGraph, measures: &Measures, opts: OllivierOptions) -> Result<Vec<f64>> {
+/// κ of every entry of `graph` owned by an `active` node (both directions), parallel over the owners.
+fn edge_curvatures(graph: &CsrGraph, measures: &Measures, active: &[bool], opts: OllivierOptions) -> Result<Vec<f64>> {
     let n = graph.n_nodes();
     let per_owner: Vec<Vec<(usize, f64)>> = with_threads(opts.n_threads, || {
         let workspaces: Vec<Mutex<Option<Workspace>>> = (0..rayon::current_num_threads().max(1))
@@ -399,6 +415,7 @@ fn edge_curvatures(graph: &CsrGraph, measures: &Measures, opts: OllivierOptions)
         (0..n)
             .into_par_iter()
             .with_min_len(16)
+            .filter(|&x| active[x])
             .map(|x| {
                 let slot = rayon::current_thread_index().unwrap_or(0) % workspaces.len();
                 let mut guard = workspaces[slot].lock().unwrap_or_else(|e| e.into_inner());
@@ -1089,6 +1106,46 @@ mod tests {
             indptr.push(indices.len());
         }
         CsrGraph::new(indptr, indices, lengths).unwrap()
+    }
+
+    #[test]
+    fn owner_ranges_split_the_work_with_the_same_values() {
+        // A 7 × 5 grid with irregular lengths and a few diagonals (degrees differ, so owners vary).
+        let mut edges = Vec::new();
+        for r in 0..5 {
+            for c in 0..7 {
+                let v = r * 7 + c;
+                let len = 1.0 + ((v * 37) % 11) as f64 / 10.0;
+                if c + 1 < 7 {
+                    edges.push((v, v + 1, len));
+                }
+                if r + 1 < 5 {
+                    edges.push((v, v + 7, len * 0.7));
+                }
+                if (r + c) % 3 == 0 && c + 1 < 7 && r + 1 < 5 {
+                    edges.push((v, v + 8, len * 1.3));
+                }
+            }
+        }
+        let g = graph_from_edges(35, &edges);
+        let measures = exponential_measures(&g, 0.5, std::f64::consts::E, 2.0).unwrap();
+        let whole = ollivier_ricci(&g, &measures, OllivierOptions::default()).unwrap();
+        let mut merged = vec![f64::NAN; g.n_entries()];
+        for (start, stop) in [(0, 9), (9, 20), (20, 35)] {
+            let opts = OllivierOptions {
+                owners: Some((start, stop)),
+                ..Default::default()
+            };
+            let part = ollivier_ricci(&g, &measures, opts).unwrap();
+            assert!(part.node.iter().all(|v| v.is_nan()));
+            for (p, &k) in part.edge.iter().enumerate() {
+                if !k.is_nan() {
+                    assert!(merged[p].is_nan() || merged[p] == k, "two ranges disagree on an entry");
+                    merged[p] = k;
+                }
+            }
+        }
+        assert_eq!(merged, whole.edge);
     }
 
     fn curvature(graph: &CsrGraph, alpha: f64, threads: Option<usize>) -> Curvature {

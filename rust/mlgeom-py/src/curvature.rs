@@ -17,10 +17,12 @@ type Vector<'py, T> = Bound<'py, PyArray1<T>>;
 /// GraphRicciCurvature's (`alpha`, `base`, `exp_power`) unless `self_mass` (per node) and `nbr_mass`
 /// (per stored entry) are given. `method` is "exact" or "sinkhorn" (with `reg`). Returns the
 /// curvature of each stored entry and of each node (mean over its edges; NaN when isolated).
+/// `owners=(start, stop)` computes only the edges owned by those nodes (NaN elsewhere, and NaN node
+/// curvatures): disjoint ranges split the work across machines with identical values.
 #[pyfunction]
 #[pyo3(signature = (
     indptr, indices, lengths, /, *, alpha = 0.5, base = std::f64::consts::E, exp_power = 2.0,
-    self_mass = None, nbr_mass = None, method = "exact", reg = 0.1, n_threads = None
+    self_mass = None, nbr_mass = None, method = "exact", reg = 0.1, n_threads = None, owners = None
 ))]
 pub fn ollivier_ricci_csr<'py>(
     py: Python<'py>,
@@ -35,6 +37,7 @@ pub fn ollivier_ricci_csr<'py>(
     method: &str,
     reg: f64,
     n_threads: Option<usize>,
+    owners: Option<(usize, usize)>,
 ) -> PyResult<(Vector<'py, f64>, Vector<'py, f64>)> {
     if n_threads == Some(0) {
         return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
@@ -78,7 +81,11 @@ pub fn ollivier_ricci_csr<'py>(
             ));
         }
     };
-    let opts = OllivierOptions { n_threads, method };
+    let opts = OllivierOptions {
+        n_threads,
+        method,
+        owners,
+    };
     let result = py.detach(|| {
         catch_panic(|| {
             let graph = CsrGraph::new(indptr, indices, lengths)?;
