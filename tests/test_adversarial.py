@@ -6,7 +6,7 @@ invariants or raises ``NumericalError`` -- never another exception, never silent
 * exactly degenerate inputs (integer or dyadic coefficients, the design represented exactly): the cell count equals
   the exact rational count (:func:`adversarial.exact_cell_count`);
 * perturbed inputs (eps below the tolerance): the float combinatorics are those of the input or of the degenerate
-  design it perturbs -- nothing else (agreeing with the exact count needs the exact mode of issue 9);
+  design it perturbs -- nothing else (``exact=True`` gives the exact count: ``tests/test_exact.py``);
 * the scipy reference (``tests/reference.py``) where it is reliable;
 * the exact counter itself against closed forms and a brute-force count of sign vectors with ``Fraction``;
 * hypothesis: lattice arrangements scaled by huge integers and powers of two, and near-degenerate perturbations of
@@ -47,12 +47,9 @@ KNOWN = {
         "dihedral angles around it add up to 2 pi + 2.5e-3 (the core checks volumes and closure, not angle sums); "
         "the count (20) is neither the exact 22 nor the design's 15: the near-co-axial triple is snapped too"
     ),
-    "scaled/2-D moved by 1e+08": (
-        "vertex coordinates near 1e8 are rounded to 1.5e-8; the volumes add up only to 8e-9, which the core's "
-        "consistency check (partition.rs, volume sums to 1e-8) accepts instead of raising NumericalError"
-    ),
 }
-# Exact inputs whose float combinatorics differ from the exact ones (silently): the exact mode's job.
+# Exact inputs whose float combinatorics differ from the exact ones: float mode snaps them by design; exact=True gives
+# the exact count (tests/test_exact.py::test_adversarial_families_in_exact_mode).
 KNOWN_EXACT = {
     "huge_integers/2-D concurrent, rows (M, M+1), M=2^20": (
         "two distinct lines through one point at an angle of 4.5e-13 are within the tolerance across the box and "

@@ -39,6 +39,7 @@ def partition_hyperplanes(
     vertices: bool = True,
     progress: Callable[[int], object] | None = None,
     shard: list[tuple[int, bool]] | None = None,
+    exact: bool = False,
 ) -> NativePartition:
     """Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0.
 
@@ -59,6 +60,7 @@ def partition_relu(
     vertices: bool = True,
     progress: Callable[[int], object] | None = None,
     shard: list[tuple[int, bool]] | None = None,
+    exact: bool = False,
 ) -> NativePartition:
     """Partition the box into the activation regions of a ReLU network (layers in torch layout)."""
 
@@ -93,6 +95,9 @@ class NativePartition:
     def n_hyperplanes(self) -> int: ...
     @property
     def tolerance(self) -> float: ...
+    @property
+    def exact(self) -> bool:
+        """Whether every combinatorial decision was certified with exact arithmetic (`exact=True`)."""
     @property
     def has_ridges(self) -> bool: ...
     @property

@@ -95,6 +95,13 @@ def positive_int(value: Any, name: str) -> int:
     return out
 
 
+def as_flag(value: Any, name: str) -> bool:
+    """Return ``value`` as a bool (Python or numpy bool only; 0/1 and strings are refused as ambiguous)."""
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidInputError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
 def resolve_n_threads(n_threads: Any) -> int | None:
     """Validate ``n_threads``; ``None`` falls back to ``$MLGEOM_NUM_THREADS`` when set.
 

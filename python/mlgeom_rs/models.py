@@ -396,6 +396,7 @@ def partition(
     n_threads: int | None = None,
     max_cells: int = DEFAULT_MAX_CELLS,
     ridges: bool = True,
+    exact: bool = False,
     client: Any = None,
     out: str | os.PathLike[str] | None = None,
     shards: int | Sequence[int] | None = None,
@@ -439,8 +440,9 @@ def partition(
         (``model.predict``, or the forward pass for torch and numpy) must match the cell's affine
         map, up to ``sqrt(eps)`` of the model's dtype relative to the output's size (classes may
         differ only where two scores tie to that precision). Raises :class:`NumericalError` if not.
-    n_threads, max_cells, ridges
-        As in :func:`partition_hyperplanes`.
+    n_threads, max_cells, ridges, exact
+        As in :func:`partition_hyperplanes` (``exact=True``: every combinatorial decision certified with exact
+        rational arithmetic on the model's float weights; tree and forest partitions are always exact).
     client, out, shards
         Scale out on Dask (ReLU networks only: a pair, torch or scikit-learn MLP), as in
         :func:`partition_relu`: returns a :class:`~mlgeom_rs.distributed.ShardedPartition` whose cells table
@@ -478,8 +480,8 @@ def partition(
     if not isinstance(check, bool | np.bool_):
         raise InvalidInputError(f"check must be True or False; got {check!r}")
     if client is not None or out is not None or shards is not None:
-        return _relu_on_cluster(model, box, output_layer, n_threads, max_cells, ridges, client, out, shards)
-    options: dict[str, Any] = {"n_threads": n_threads, "max_cells": max_cells, "ridges": ridges}
+        return _relu_on_cluster(model, box, output_layer, n_threads, max_cells, ridges, client, out, shards, exact)
+    options: dict[str, Any] = {"n_threads": n_threads, "max_cells": max_cells, "ridges": ridges, "exact": exact}
     if output_layer is not None and not _is_weight_pair(model):
         raise InvalidInputError(
             "output_layer= applies only to a (weights, biases) pair; for a torch model a trailing ReLU decides it"
@@ -563,6 +565,7 @@ def _relu_on_cluster(
     client: Any,
     out: str | os.PathLike[str] | None,
     shards: int | Sequence[int] | None,
+    exact: bool = False,
 ) -> ShardedPartition:
     from . import _sklearn
 
@@ -586,6 +589,7 @@ def _relu_on_cluster(
         n_threads=n_threads,
         max_cells=max_cells,
         ridges=ridges,
+        exact=exact,
         client=client,
         out=out,
         shards=shards,
@@ -796,7 +800,10 @@ def _tree(model: Any, box: Box | tuple[Any, Any], check: bool, options: dict[str
             f"build does not have; supported here: {SUPPORTED}"
         )
     kwargs = dict(options)
-    if "check" in inspect.signature(hook).parameters:
+    params = inspect.signature(hook).parameters
+    if "check" in params:
         kwargs["check"] = check
+    if "exact" not in params:
+        del kwargs["exact"]  # a box partition compares thresholds exactly anyway
     result: ModelPartition = hook(model, box, **kwargs)
     return result

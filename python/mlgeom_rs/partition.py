@@ -28,7 +28,7 @@ from . import _core
 from ._format import format_table
 from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
-from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
+from ._validate import as_flag, as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError
 from .tables import FacetTable, RidgeTable
@@ -72,6 +72,7 @@ def partition_hyperplanes(
     ridges: bool = ...,
     vertices: bool = ...,
     progress: ProgressArg = ...,
+    exact: bool = ...,
     client: None = ...,
     out: None = ...,
     shards: None = ...,
@@ -87,6 +88,7 @@ def partition_hyperplanes(
     ridges: bool = ...,
     vertices: bool = ...,
     progress: ProgressArg = ...,
+    exact: bool = ...,
     client: Any,
     out: str | os.PathLike[str] | None = ...,
     shards: int | Sequence[int] | None = ...,
@@ -102,6 +104,7 @@ def partition_hyperplanes(
     ridges: bool = True,
     vertices: bool = True,
     progress: ProgressArg = None,
+    exact: bool = False,
     client: Any = None,
     out: str | os.PathLike[str] | None = None,
     shards: int | Sequence[int] | None = None,
@@ -143,6 +146,15 @@ def partition_hyperplanes(
         installed), ``False`` nothing, a callable is called as ``progress(n_cells_done)`` about every
         50 ms. Default: a bar only when stderr is a terminal and the work lasts over a second.
         Ctrl-C (``KeyboardInterrupt``) stops the work within about 50 ms in any case.
+    exact : bool, default False
+        Certify every combinatorial decision (the side of a vertex, whether a hyperplane crosses a cell, which
+        facets exist, which cells meet) with exact rational arithmetic on the input floats, each of which is
+        an exact dyadic rational. A float filter with a rigorous error bound decides most predicates; only
+        those inside their bound are computed with big integers (Cramer's rule, Bareiss elimination), so the
+        cost on generic input is small (``benchmarks/README.md``). "On a hyperplane" then means exactly on
+        it, and only exactly proportional rows are coincident: input that is degenerate only up to rounding
+        (e.g. lines through ``(1/3, 1/3)`` written in decimals) gets its true, possibly tiny, cells.
+        Volumes, areas and angles stay float64, computed from the certified combinatorics.
     client : dask.distributed.Client, optional
         Scale out: split the box into shards along some of the hyperplanes (sign vectors on them), one
         Dask task per shard, and return a :class:`~mlgeom_rs.distributed.ShardedPartition` (same cells, ids
@@ -170,14 +182,16 @@ def partition_hyperplanes(
     TooManyCellsError
         More than ``max_cells`` cells.
     NumericalError
-        Floating-point trouble the tolerance could not absorb.
+        Floating-point trouble the tolerance could not absorb (float mode); ``exact=True`` avoids it.
 
     Notes
     -----
     Hyperplanes equal up to a (positive or negative) scale factor are one geometric boundary:
     the cells across it differ in all their bits, and the facet lists all of them
-    (``Partition.facets.carriers``). Predicates use one absolute distance tolerance,
-    ``Partition.tolerance``, after normalising each hyperplane to a unit normal.
+    (``Partition.facets.carriers``). In float mode predicates use one absolute distance tolerance,
+    ``Partition.tolerance``, after normalising each hyperplane to a unit normal: input within that
+    tolerance of a degeneracy is snapped to it (hyperplanes within twice the tolerance across the box are
+    one boundary).
     """
     W_arr = as_float_array(W, "W")
     c_arr = as_float_array(c, "c")
@@ -209,11 +223,18 @@ def partition_hyperplanes(
     limit = positive_int(max_cells, "max_cells")
     if not isinstance(ridges, bool | np.bool_):
         raise InvalidInputError(f"ridges must be True or False; got {ridges!r}")
+    exact = as_flag(exact, "exact")
     if client is not None or out is not None or shards is not None:
         from .distributed import ModelSpec, on_cluster
 
         spec = ModelSpec("hyperplanes", (W_arr.copy(),), (c_arr.copy(),))
-        options = {"n_threads": n_threads or 1, "max_cells": limit, "ridges": bool(ridges), "vertices": bool(vertices)}
+        options = {
+            "n_threads": n_threads or 1,
+            "max_cells": limit,
+            "ridges": bool(ridges),
+            "vertices": bool(vertices),
+            "exact": exact,
+        }
         return on_cluster(spec, box, client, out=out, shards=shards, options=options)
     with progress_callback(progress) as report:
         native = _core.partition_hyperplanes(
@@ -226,6 +247,7 @@ def partition_hyperplanes(
             ridges=bool(ridges),
             vertices=bool(vertices),
             progress=report,
+            exact=exact,
         )
     # Copies: W_arr/c_arr may be the caller's own arrays, which must stay writable.
     return Partition(native, box, _readonly(W_arr.copy()), _readonly(c_arr.copy()))
@@ -280,6 +302,12 @@ class Partition:
     def box(self) -> Box:
         """The domain that was partitioned."""
         return self._box
+
+    @property
+    def exact(self) -> bool:
+        """Whether every combinatorial decision was certified with exact arithmetic (``exact=True``;
+        always for tree and forest partitions, whose thresholds compare exactly)."""
+        return bool(self._native.exact)
 
     @property
     def tolerance(self) -> float:
@@ -570,7 +598,7 @@ class Partition:
             f"  total volume  {total:.12g}  (box {box_volume:.12g}, rel. error {rel_error:.1e})",
             f"  facets        {len(f)}  ({n_inner} interior, {len(f) - n_inner} on the box)",
             f"  ridges        {n_ridges}",
-            f"  tolerance     {self.tolerance:.3g}",
+            f"  predicates    {'exact' if self.exact else f'float, tolerance {self.tolerance:.3g}'}",
         ]
         shown = max(0, min(operator.index(max_rows), self.n_cells))
         if shown:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from . import _core
 from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
-from ._validate import as_float_array, as_points, positive_int, resolve_n_threads
+from ._validate import as_flag, as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError
 from .partition import DEFAULT_MAX_CELLS, Partition, _as_box, _readonly
@@ -74,6 +74,7 @@ def partition_relu(
     ridges: bool = ...,
     vertices: bool = ...,
     progress: ProgressArg = ...,
+    exact: bool = ...,
     client: None = ...,
     out: None = ...,
     shards: None = ...,
@@ -90,6 +91,7 @@ def partition_relu(
     ridges: bool = ...,
     vertices: bool = ...,
     progress: ProgressArg = ...,
+    exact: bool = ...,
     client: Any,
     out: str | os.PathLike[str] | None = ...,
     shards: int | Sequence[int] | None = ...,
@@ -106,6 +108,7 @@ def partition_relu(
     ridges: bool = True,
     vertices: bool = True,
     progress: ProgressArg = None,
+    exact: bool = False,
     client: Any = None,
     out: str | os.PathLike[str] | None = None,
     shards: int | Sequence[int] | None = None,
@@ -121,8 +124,11 @@ def partition_relu(
         ReLU layer (the "output" is then the last hidden layer's activation).
     box : Box or (lo, hi)
         The input domain.
-    n_threads, max_cells, ridges, vertices, progress
+    n_threads, max_cells, ridges, vertices, progress, exact
         As in :func:`partition_hyperplanes` (Ctrl-C stops the work; ``progress`` reports cells done).
+        With ``exact=True`` each cell's next-layer hyperplanes are composed from the weights in exact
+        rational arithmetic for the predicates (float64 for the measures and affine maps), and a neuron is
+        constant on a cell only when its composed normal is exactly zero.
     client, out, shards
         Scale out on Dask as in :func:`partition_hyperplanes`; the shards are sign vectors of first-layer
         neurons, and the result is a :class:`~mlgeom_rs.distributed.ShardedPartition` whose cells table has
@@ -141,11 +147,18 @@ def partition_relu(
     if box.dim != d:
         raise InvalidInputError(f"the first layer takes {d} inputs but the box is {box.dim}-dimensional")
     threads, limit = resolve_n_threads(n_threads), positive_int(max_cells, "max_cells")
+    exact = as_flag(exact, "exact")
     if client is not None or out is not None or shards is not None:
         from .distributed import ModelSpec, on_cluster
 
         spec = ModelSpec("relu", tuple(ws), tuple(bs), bool(output_layer))
-        options = {"n_threads": n_threads or 1, "max_cells": limit, "ridges": bool(ridges), "vertices": bool(vertices)}
+        options = {
+            "n_threads": n_threads or 1,
+            "max_cells": limit,
+            "ridges": bool(ridges),
+            "vertices": bool(vertices),
+            "exact": exact,
+        }
         return on_cluster(spec, box, client, out=out, shards=shards, options=options)
     with progress_callback(progress) as report:
         native = _core.partition_relu(
@@ -159,6 +172,7 @@ def partition_relu(
             ridges=bool(ridges),
             vertices=bool(vertices),
             progress=report,
+            exact=exact,
         )
     hidden = ws[:-1] if output_layer else ws
     return ReluPartition(native, box, [w.shape[0] for w in hidden], ws, bs, output_layer=bool(output_layer))

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._validate import as_points, positive_int, resolve_n_threads
+from ._validate import as_flag, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError, NumericalError, UnsupportedModelError
 from .models import ModelPartition, attach_predictions
@@ -85,6 +85,7 @@ def partition_tree(
     ridges: bool = False,
     vertices: bool | None = None,
     check: bool = True,
+    exact: bool = False,
 ) -> TreePartition:
     """Cut ``box`` into the cells of a fitted scikit-learn decision tree or forest.
 
@@ -114,6 +115,9 @@ def partition_tree(
         Compare the per-cell predictions (from the leaf values) with ``model.predict`` at the cells'
         interior points, and raise :class:`NumericalError` on a disagreement (classes may differ only
         at an exact tie of the averaged probabilities, where scikit-learn's answer is kept).
+    exact : bool, default False
+        Accepted for :func:`mlgeom_rs.partition`: a box partition is always exact, since every decision
+        compares two thresholds (floats) exactly (``Partition.exact`` is True either way).
 
     Returns
     -------
@@ -166,6 +170,7 @@ def partition_tree(
         raise InvalidInputError(f"{type(model).__name__} takes {d} features but the box is {box.dim}-dimensional")
     threads = resolve_n_threads(n_threads)
     limit = positive_int(max_cells, "max_cells")
+    as_flag(exact, "exact")
     trees = [e.tree_ for e in estimators]
     lefts = [np.ascontiguousarray(t.children_left, dtype=np.int64) for t in trees]
     rights = [np.ascontiguousarray(t.children_right, dtype=np.int64) for t in trees]

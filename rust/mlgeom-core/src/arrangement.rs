@@ -47,11 +47,25 @@ pub struct Arrangement {
     pub classes: Vec<CoincidenceClass>,
     /// Hyperplanes with a zero normal (or so far away that their offset overflows): (index, bit).
     pub constant_bits: Vec<(usize, bool)>,
+    /// Exact mode (see [`Self::new_exact`]).
+    pub exact: bool,
+    /// Input coefficients of each class's plane (its first member, oriented as the class), `d + 1` per class.
+    pub class_rows: Vec<f64>,
 }
 
 impl Arrangement {
     /// Validates and normalises `normals` (row-major m × d), `offsets` (m) and the box `lo`, `hi` (d).
     pub fn new(normals: &[f64], offsets: &[f64], lo: &[f64], hi: &[f64]) -> Result<Self> {
+        Self::build(normals, offsets, lo, hi, false)
+    }
+
+    /// [`Self::new`] for exact mode: coincidence classes are the exactly proportional hyperplanes (no
+    /// tolerance), and the refinement certifies every predicate on the input coefficients.
+    pub fn new_exact(normals: &[f64], offsets: &[f64], lo: &[f64], hi: &[f64]) -> Result<Self> {
+        Self::build(normals, offsets, lo, hi, true)
+    }
+
+    fn build(normals: &[f64], offsets: &[f64], lo: &[f64], hi: &[f64], exact: bool) -> Result<Self> {
         let dim = lo.len();
         if dim == 0 {
             return invalid("the box has dimension 0; give lo and hi with at least one coordinate");
@@ -132,12 +146,19 @@ impl Arrangement {
             }
             unit.push((j, w.iter().map(|v| v / norm).collect(), b));
         }
-        let classes = coincidence_classes(&unit, lo, hi, tol);
+        let classes = if exact {
+            proportional_classes(&unit, normals, offsets)
+        } else {
+            coincidence_classes(&unit, lo, hi, tol)
+        };
+        let mut class_rows = Vec::with_capacity(classes.len() * (dim + 1));
         for class in &classes {
-            let (_, n, b) = &unit.iter().find(|u| u.0 == class.members[0]).expect("member exists");
+            let (j, n, b) = &unit.iter().find(|u| u.0 == class.members[0]).expect("member exists");
             let sign = if class.flipped[0] { -1.0 } else { 1.0 };
             plane_normals.extend(n.iter().map(|v| sign * v));
             plane_offsets.push(sign * b);
+            class_rows.extend(normals[j * dim..(j + 1) * dim].iter().map(|v| sign * v));
+            class_rows.push(sign * offsets[*j]);
         }
         Ok(Self {
             dim,
@@ -149,6 +170,8 @@ impl Arrangement {
             offsets: plane_offsets,
             classes,
             constant_bits,
+            exact,
+            class_rows,
         })
     }
 
@@ -280,6 +303,45 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
             CoincidenceClass {
                 members: idx.iter().map(|&i| unit[i].0).collect(),
                 flipped: idx.iter().map(|&i| canon[i].2 != first_flip).collect(),
+            }
+        })
+        .collect();
+    classes.sort_by_key(|c| c.members[0]);
+    classes
+}
+
+/// Groups hyperplanes (index, unit normal, offset) into classes of exactly proportional input rows (either
+/// orientation): the integer row of (w, c) divided by the gcd of its entries, with its first nonzero entry made
+/// positive, is the same for every member. Ordered by smallest member, oriented like [`coincidence_classes`].
+fn proportional_classes(unit: &[(usize, Vec<f64>, f64)], normals: &[f64], offsets: &[f64]) -> Vec<CoincidenceClass> {
+    use num_integer::Integer;
+    use num_traits::{Signed, Zero};
+    let dim = normals.len() / offsets.len().max(1);
+    let mut groups: std::collections::HashMap<Vec<num_bigint::BigInt>, Vec<(usize, bool)>> =
+        std::collections::HashMap::new();
+    for (j, _, _) in unit {
+        let row: Vec<f64> = normals[j * dim..(j + 1) * dim]
+            .iter()
+            .copied()
+            .chain([offsets[*j]])
+            .collect();
+        let mut key = crate::exact::exact_row(&row);
+        let g = key.iter().fold(num_bigint::BigInt::zero(), |g, v| g.gcd(v));
+        key.iter_mut().for_each(|v| *v /= &g);
+        let flipped = key.iter().find(|v| !v.is_zero()).is_some_and(|v| v.is_negative());
+        if flipped {
+            key.iter_mut().for_each(|v| *v = -&*v);
+        }
+        groups.entry(key).or_default().push((*j, flipped));
+    }
+    let mut classes: Vec<CoincidenceClass> = groups
+        .into_values()
+        .map(|mut members| {
+            members.sort_unstable();
+            let first = members[0].1;
+            CoincidenceClass {
+                members: members.iter().map(|m| m.0).collect(),
+                flipped: members.iter().map(|m| m.1 != first).collect(),
             }
         })
         .collect();

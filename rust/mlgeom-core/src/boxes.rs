@@ -605,6 +605,8 @@ impl Forest {
             lo: self.lo.clone(),
             hi: self.hi.clone(),
             tol: 0.0,
+            // Thresholds are compared as floats, exactly: every decision is certified.
+            exact: true,
             n_bits,
             n_cells: n,
             pattern_words: words,

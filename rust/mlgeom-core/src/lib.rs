@@ -10,12 +10,14 @@ pub mod boxes;
 pub mod curvature;
 pub mod datacells;
 pub mod error;
+pub mod exact;
 pub mod measure;
 pub mod model;
 pub mod network;
 pub mod partition;
 pub mod planes;
 pub mod polytope;
+pub mod predicates;
 pub mod refine;
 pub mod relu;
 

@@ -164,8 +164,22 @@ impl CellContext<'_> {
             }
         }
         u.iter_mut().for_each(|a| *a /= norm);
-        let h = self.planes.distance(q, r).abs() / norm;
+        let h = self.offset_from(q, &sub.vertices, r).abs() / norm;
         (u, h)
+    }
+
+    /// The signed distance from `r` to plane `q` measured from the vertices `on` it: n_q · (r − mean(on)).
+    /// Differences of nearby coordinates are exact in floats, so this keeps its relative accuracy in a box
+    /// far from the origin, where n_q·r + b_q cancels catastrophically (issue 9: volumes of a box moved to
+    /// 1e8 were off by 1e-8).
+    fn offset_from(&self, q: u32, on: &VertexSet, r: &[f64]) -> f64 {
+        let c = self.mean(on);
+        self.planes
+            .normal(q)
+            .iter()
+            .zip(r.iter().zip(&c))
+            .map(|(n, (a, b))| n * (a - b))
+            .sum()
     }
 
     /// The unit normal of `sub` within its face (orthogonal to the face's normal space `basis` and to
@@ -281,6 +295,19 @@ impl CellContext<'_> {
 
 /// Measures one cell: volume, centroid, facets and (if `with_ridges`) ridges with dihedral angles.
 pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> CellGeometry {
+    measure_oriented_cell(poly, planes, None, with_ridges)
+}
+
+/// [`measure_cell`] for a cell with the given pattern: the outward side of every facet is read from the
+/// pattern (box faces: outward normals; a hyperplane: the cell lies on its positive side iff its bit says so)
+/// instead of from the sign of a height, which rounding decides at random for a cell thinner than float64
+/// resolves (exact mode's slivers; their dihedral angles came out as π − θ).
+pub fn measure_oriented_cell(
+    poly: &Polytope,
+    planes: &PlaneTable,
+    pattern: Option<&[u64]>,
+    with_ridges: bool,
+) -> CellGeometry {
     let d = poly.dim;
     let n = poly.n_vertices();
     let mut pairs: Vec<(u32, usize)> = (0..n)
@@ -312,8 +339,12 @@ pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> 
     let mut found = Vec::new();
     for (index, facet) in ctx.subfaces(&all, d).into_iter().enumerate() {
         let q = facet.cutting_planes[0];
-        let signed = planes.distance(q, &r);
-        let sign = if signed < 0.0 { 1.0 } else { -1.0 };
+        let signed = ctx.offset_from(q, &facet.vertices, &r);
+        let inside_positive = match (pattern, planes.bits(q).first()) {
+            (Some(pattern), Some(&(j, flipped))) => crate::bits::pattern_bit(pattern, j as usize) != flipped,
+            _ => signed > 0.0,
+        };
+        let sign = if inside_positive { -1.0 } else { 1.0 };
         let normal: Vector = planes.normal(q).iter().map(|v| sign * v).collect();
         basis.clear();
         basis.extend_from_slice(&normal);
@@ -340,11 +371,15 @@ pub fn measure_cell(poly: &Polytope, planes: &PlaneTable, with_ridges: bool) -> 
             continue;
         };
         if a < b {
-            let dot: f64 = facets[a].normal.iter().zip(&facets[b].normal).map(|(x, y)| x * y).sum();
+            // θ = angle(−n_a, n_b) = 2 atan2(|n_a + n_b|, |n_b − n_a|) (Kahan): accurate also near 0 and π,
+            // where arccos(−n_a·n_b) loses half the digits (planes at 1e-15 rad gave angle sums off by 4e-8).
+            let (na, nb) = (&facets[a].normal, &facets[b].normal);
+            let sum = na.iter().zip(nb).map(|(x, y)| (x + y).powi(2)).sum::<f64>().sqrt();
+            let diff = na.iter().zip(nb).map(|(x, y)| (y - x).powi(2)).sum::<f64>().sqrt();
             ridges.push(RidgePiece {
                 facets: (a, b),
                 planes,
-                angle: (-dot).clamp(-1.0, 1.0).acos(),
+                angle: 2.0 * sum.atan2(diff),
                 volume: vol,
             });
         }

@@ -30,6 +30,11 @@ pub trait Model: Sync {
     fn n_bits(&self) -> usize;
     /// Absolute tolerance of the predicates.
     fn tol(&self) -> f64;
+    /// Exact mode: every side of a vertex is certified with exact arithmetic on the input coefficients
+    /// (kept by the plane tables), and "on a plane" means exactly on it ([`crate::predicates`]).
+    fn exact(&self) -> bool {
+        false
+    }
     /// The first stage on the whole box (its table starts with the box faces); sets constant bits
     /// in `pattern` (all zeros on entry).
     fn start(&self, pattern: &mut [u64]) -> StageStart<Self::Stage>;
@@ -69,8 +74,15 @@ impl Model for Arrangement {
         self.tol
     }
 
+    fn exact(&self) -> bool {
+        self.exact
+    }
+
     fn start(&self, pattern: &mut [u64]) -> StageStart<()> {
         let mut table = PlaneTable::with_box(&self.lo, &self.hi);
+        if self.exact {
+            table.track_raw();
+        }
         let mut ids = Vec::with_capacity(self.classes.len());
         for (g, class) in self.classes.iter().enumerate() {
             let p = self.class_plane(g);
@@ -80,7 +92,12 @@ impl Model for Arrangement {
                 .zip(&class.flipped)
                 .map(|(&j, &f)| (j as u32, f))
                 .collect();
-            ids.push(table.push(self.normal(p), self.offsets[p], &bits));
+            ids.push(if self.exact {
+                let raw = &self.class_rows[g * (self.dim + 1)..(g + 1) * (self.dim + 1)];
+                table.push_raw(self.normal(p), self.offsets[p], raw, &bits)
+            } else {
+                table.push(self.normal(p), self.offsets[p], &bits)
+            });
         }
         for &(j, bit) in &self.constant_bits {
             set_pattern_bit(pattern, j, bit);

@@ -6,7 +6,9 @@
 //! planes whose parent holds the earlier layers'. Each plane also names the pattern bits it decides:
 //! bit j is set to `positive != flipped` for a cell on the given side.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use num_bigint::BigInt;
 
 /// Planes with ids `first..first + len`, and a parent table for smaller ids.
 #[derive(Debug)]
@@ -18,6 +20,11 @@ pub struct PlaneTable {
     offsets: Vec<f64>,
     bit_start: Vec<u32>,
     bits: Vec<(u32, bool)>,
+    /// Exact mode only: the input coefficients of each plane (`d + 1` floats per plane, a positive multiple
+    /// of the unit row), and their integer form, made on first use (see [`crate::exact`]).
+    raw: Vec<f64>,
+    exact: Vec<OnceLock<Vec<BigInt>>>,
+    tracks_raw: bool,
 }
 
 impl PlaneTable {
@@ -31,7 +38,70 @@ impl PlaneTable {
             offsets: Vec::new(),
             bit_start: vec![0],
             bits: Vec::new(),
+            raw: Vec::new(),
+            exact: Vec::new(),
+            tracks_raw: false,
         }
+    }
+
+    /// From now on keeps the exact input coefficients of every plane (the rows pushed so far, box faces,
+    /// are their own input: ±x_k ∓ bound).
+    pub fn track_raw(&mut self) {
+        self.tracks_raw = true;
+        for i in 0..self.offsets.len() {
+            self.raw
+                .extend_from_slice(&self.normals[i * self.dim..(i + 1) * self.dim]);
+            self.raw.push(self.offsets[i]);
+            self.exact.push(OnceLock::new());
+        }
+    }
+
+    /// [`Self::push`] for a table that tracks input coefficients: `raw` (d + 1 floats) is the plane as given.
+    pub fn push_raw(&mut self, normal: &[f64], offset: f64, raw: &[f64], bits: &[(u32, bool)]) -> u32 {
+        debug_assert!(self.tracks_raw && raw.len() == self.dim + 1);
+        self.raw.extend_from_slice(raw);
+        self.exact.push(OnceLock::new());
+        self.push_unit(normal, offset, bits)
+    }
+
+    /// [`Self::push_raw`] for a plane known exactly as the integer row `exact` (a positive multiple of the
+    /// plane's function), with `raw` its correctly rounded floats (each within one rounding of the true value).
+    pub fn push_exact(
+        &mut self,
+        normal: &[f64],
+        offset: f64,
+        raw: &[f64],
+        exact: Vec<BigInt>,
+        bits: &[(u32, bool)],
+    ) -> u32 {
+        let id = self.push_raw(normal, offset, raw, bits);
+        let _ = self.exact.last().expect("just pushed").set(exact);
+        id
+    }
+
+    /// Whether plane `p` has exact input coefficients (exact mode).
+    pub fn has_raw(&self, p: u32) -> bool {
+        self.find(p).0.tracks_raw
+    }
+
+    /// The input coefficients (normal then offset) of plane `p`; the unit row where none were kept.
+    #[inline]
+    pub fn raw_row(&self, p: u32) -> (&[f64], f64) {
+        let (t, i) = self.find(p);
+        if t.tracks_raw {
+            let w = t.dim + 1;
+            (&t.raw[i * w..i * w + t.dim], t.raw[i * w + t.dim])
+        } else {
+            (&t.normals[i * t.dim..(i + 1) * t.dim], t.offsets[i])
+        }
+    }
+
+    /// The input coefficients of plane `p` as integers (a positive multiple of the row; exact mode).
+    pub fn exact_row(&self, p: u32) -> &[BigInt] {
+        let (t, i) = self.find(p);
+        debug_assert!(t.tracks_raw, "exact rows need raw coefficients");
+        let w = t.dim + 1;
+        t.exact[i].get_or_init(|| crate::exact::exact_row(&t.raw[i * w..(i + 1) * w]))
     }
 
     /// A root table holding the faces of the box [lo, hi] (outward unit normals).
@@ -50,6 +120,15 @@ impl PlaneTable {
 
     /// Appends a plane {normal·x + offset = 0} (unit normal) deciding `bits`; returns its id.
     pub fn push(&mut self, normal: &[f64], offset: f64, bits: &[(u32, bool)]) -> u32 {
+        if self.tracks_raw {
+            self.raw.extend_from_slice(normal);
+            self.raw.push(offset);
+            self.exact.push(OnceLock::new());
+        }
+        self.push_unit(normal, offset, bits)
+    }
+
+    fn push_unit(&mut self, normal: &[f64], offset: f64, bits: &[(u32, bool)]) -> u32 {
         self.normals.extend_from_slice(normal);
         self.offsets.push(offset);
         self.bits.extend_from_slice(bits);

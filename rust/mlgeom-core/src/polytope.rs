@@ -8,12 +8,24 @@
 //! inside the edge lies on exactly the planes of I(u) ∩ I(v), so new vertices get their incidence
 //! without any floating-point test.
 
+use std::sync::Arc;
+
+use crate::exact::ExactPoint;
+
 /// Which side of a plane a vertex lies on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     Negative,
     On,
     Positive,
+}
+
+/// Exact mode's per-vertex data: a rigorous bound on the distance (‖·‖∞) from the float coordinates to the
+/// true vertex, and the true vertex as a rational point once some predicate needed it.
+#[derive(Clone, Debug, Default)]
+pub struct Certificate {
+    pub err: f64,
+    pub point: Option<Arc<ExactPoint>>,
 }
 
 /// A full-dimensional convex polytope: vertex coordinates and sorted incidence sets.
@@ -25,6 +37,8 @@ pub struct Polytope {
     /// Incidence of vertex i is `incidence[inc_start[i]..inc_start[i + 1]]`, ascending plane ids.
     pub inc_start: Vec<u32>,
     pub incidence: Vec<u32>,
+    /// One certificate per vertex in exact mode (see [`Self::certify`]); empty in float mode.
+    pub certificates: Vec<Certificate>,
 }
 
 impl Polytope {
@@ -36,6 +50,7 @@ impl Polytope {
             coords: Vec::with_capacity(dim << dim),
             inc_start: vec![0],
             incidence: Vec::with_capacity(dim << dim),
+            certificates: Vec::new(),
         };
         for corner in 0..1usize << dim {
             for k in 0..dim {
@@ -46,6 +61,11 @@ impl Polytope {
             p.inc_start.push(p.incidence.len() as u32);
         }
         p
+    }
+
+    /// Switches on exact mode's certificates: the box corners are exact (error 0).
+    pub fn certify(&mut self) {
+        self.certificates = vec![Certificate::default(); self.n_vertices()];
     }
 
     pub fn n_vertices(&self) -> usize {
@@ -97,13 +117,15 @@ impl Polytope {
         if dist.iter().all(|d| d.abs() > tol) {
             return;
         }
+        self.mark_on(plane, |i| dist[i].abs() <= tol);
+    }
+
+    /// Adds `plane` to the incidence sets of the vertices `on(i)` says lie on it (a supporting plane).
+    pub fn mark_on(&mut self, plane: u32, on: impl Fn(usize) -> bool) {
         let mut builder = Builder::new(self.dim);
         for i in 0..self.n_vertices() {
-            builder.push_vertex(
-                self.vertex(i),
-                self.incidence_of(i),
-                (dist[i].abs() <= tol).then_some(plane),
-            );
+            builder.push_vertex(self.vertex(i), self.incidence_of(i), on(i).then_some(plane));
+            builder.push_certificate(self, i);
         }
         *self = builder.finish();
     }
@@ -111,20 +133,36 @@ impl Polytope {
     /// Splits by the plane with signed vertex distances `dist`, which must have vertices strictly on
     /// both sides. Returns (negative part, positive part); both get `plane` as a facet.
     pub fn split(&self, plane: u32, dist: &[f64], tol: f64) -> (Polytope, Polytope) {
-        let side = |i: usize| {
-            if dist[i] > tol {
-                Side::Positive
-            } else if dist[i] < -tol {
-                Side::Negative
-            } else {
-                Side::On
-            }
-        };
+        let sides: Vec<Side> = dist
+            .iter()
+            .map(|&v| {
+                if v > tol {
+                    Side::Positive
+                } else if v < -tol {
+                    Side::Negative
+                } else {
+                    Side::On
+                }
+            })
+            .collect();
+        self.split_by_sides(plane, dist, &sides, |_, _| Certificate::default())
+    }
+
+    /// Splits by `plane` given every vertex's side (decided by the caller's predicate) and its signed value
+    /// `dist` (used only to place the new vertices on the cut edges). `new_vertex` may move a new vertex
+    /// (given its incidence set) and returns its certificate (exact mode; ignored in float mode).
+    pub fn split_by_sides(
+        &self,
+        plane: u32,
+        dist: &[f64],
+        sides: &[Side],
+        mut new_vertex: impl FnMut(&mut [f64], &[u32]) -> Certificate,
+    ) -> (Polytope, Polytope) {
         let n = self.n_vertices();
         let mut neg = Builder::new(self.dim);
         let mut pos = Builder::new(self.dim);
         for i in 0..n {
-            match side(i) {
+            match sides[i] {
                 Side::Negative => neg.push_vertex(self.vertex(i), self.incidence_of(i), None),
                 Side::Positive => pos.push_vertex(self.vertex(i), self.incidence_of(i), None),
                 Side::On => {
@@ -132,11 +170,18 @@ impl Polytope {
                     pos.push_vertex(self.vertex(i), self.incidence_of(i), Some(plane));
                 }
             }
+            if sides[i] != Side::Positive {
+                neg.push_certificate(self, i);
+            }
+            if sides[i] != Side::Negative {
+                pos.push_certificate(self, i);
+            }
         }
-        let negatives: Vec<usize> = (0..n).filter(|&i| side(i) == Side::Negative).collect();
-        let positives: Vec<usize> = (0..n).filter(|&i| side(i) == Side::Positive).collect();
+        let negatives: Vec<usize> = (0..n).filter(|&i| sides[i] == Side::Negative).collect();
+        let positives: Vec<usize> = (0..n).filter(|&i| sides[i] == Side::Positive).collect();
         let mut common: Vec<u32> = Vec::new();
         let mut point = vec![0.0; self.dim];
+        let mut incidence: Vec<u32> = Vec::new();
         for &u in &negatives {
             for &v in &positives {
                 intersect_sorted(self.incidence_of(u), self.incidence_of(v), &mut common);
@@ -144,9 +189,19 @@ impl Polytope {
                     continue;
                 }
                 let t = dist[u] / (dist[u] - dist[v]);
+                let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 };
                 for (k, x) in point.iter_mut().enumerate() {
                     let (a, b) = (self.vertex(u)[k], self.vertex(v)[k]);
                     *x = a + t * (b - a);
+                }
+                if !self.certificates.is_empty() {
+                    incidence.clear();
+                    incidence.extend_from_slice(&common);
+                    let at = incidence.partition_point(|&q| q < plane);
+                    incidence.insert(at, plane);
+                    let certificate = new_vertex(&mut point, &incidence);
+                    neg.poly.certificates.push(certificate.clone());
+                    pos.poly.certificates.push(certificate);
                 }
                 neg.push_vertex(&point, &common, Some(plane));
                 pos.push_vertex(&point, &common, Some(plane));
@@ -174,7 +229,15 @@ impl Builder {
                 coords: Vec::new(),
                 inc_start: vec![0],
                 incidence: Vec::new(),
+                certificates: Vec::new(),
             },
+        }
+    }
+
+    /// Copies vertex `i`'s certificate from `src` (exact mode only).
+    fn push_certificate(&mut self, src: &Polytope, i: usize) {
+        if let Some(c) = src.certificates.get(i) {
+            self.poly.certificates.push(c.clone());
         }
     }
 

@@ -17,10 +17,11 @@ use smallvec::SmallVec;
 
 use crate::bits::{set_pattern_bit, words_for};
 use crate::error::{GeomError, Result};
-use crate::measure::measure_cell;
+use crate::measure::measure_oriented_cell;
 use crate::model::Model;
 use crate::planes::PlaneTable;
-use crate::polytope::Polytope;
+use crate::polytope::{Polytope, Side};
+use crate::predicates::Predicates;
 
 /// Approximate memory per cell of a 3-D partition (used in error messages).
 pub const BYTES_PER_CELL_ESTIMATE: usize = 600;
@@ -239,6 +240,7 @@ struct Context<'a, M: Model> {
     opts: RefineOptions<'a>,
     dim: usize,
     tol: f64,
+    pred: Predicates,
     n_cells: AtomicUsize,
     stop: AtomicBool,
     too_many: AtomicBool,
@@ -306,16 +308,17 @@ impl<M: Model> Context<'_, M> {
                 return Step::Done;
             }
             let mut crossing: Vec<u32> = Vec::with_capacity(pending.len());
-            let mut first_dist: Option<Vec<f64>> = None;
+            let mut first: Option<(Vec<f64>, Vec<Side>)> = None;
             let mut dist = Vec::with_capacity(cell.poly.n_vertices());
+            let mut sides = Vec::with_capacity(cell.poly.n_vertices());
             for &p in &pending {
-                cell.poly
-                    .distances_into(cell.planes.normal(p), cell.planes.offset(p), &mut dist);
-                let above = dist.iter().any(|&v| v > self.tol);
-                let below = dist.iter().any(|&v| v < -self.tol);
+                self.pred
+                    .classify(&mut cell.poly, &cell.planes, p, &mut dist, &mut sides);
+                let above = sides.contains(&Side::Positive);
+                let below = sides.contains(&Side::Negative);
                 if above && below {
-                    if first_dist.is_none() {
-                        first_dist = Some(dist.clone());
+                    if first.is_none() {
+                        first = Some((dist.clone(), sides.clone()));
                     }
                     crossing.push(p);
                 } else {
@@ -323,12 +326,12 @@ impl<M: Model> Context<'_, M> {
                         return Step::Done; // outside the shard
                     }
                     set_plane_bits(&mut cell.pattern, cell.planes.bits(p), above);
-                    cell.poly.mark_incident(p, &dist, self.tol);
+                    self.pred.mark(&mut cell.poly, p, &sides);
                 }
             }
-            if let Some(dist) = first_dist {
+            if let Some((dist, sides)) = first {
                 let plane = crossing.remove(0);
-                let (neg_poly, pos_poly) = cell.poly.split(plane, &dist, self.tol);
+                let (neg_poly, pos_poly) = self.pred.split(&cell.poly, &cell.planes, plane, &dist, &sides);
                 if let Some(side) = self.shard_side(plane) {
                     // A shard boundary: keep the shard's side only (no split node; shards are located
                     // by their sign vector before their trees are descended).
@@ -389,7 +392,7 @@ impl<M: Model> Context<'_, M> {
             return;
         }
         let (poly, planes, pattern) = (&cell.poly, &*cell.planes, &cell.pattern[..]);
-        let geometry = measure_cell(poly, planes, self.opts.ridges);
+        let geometry = measure_oriented_cell(poly, planes, Some(pattern), self.opts.ridges);
         let box_faces = 2 * self.dim as u32;
         let cells = &mut out.cells;
         cells.max_closure_residual = cells.max_closure_residual.max(geometry.closure_residual);
@@ -483,6 +486,10 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         opts,
         dim,
         tol: model.tol(),
+        pred: Predicates {
+            tol: model.tol(),
+            exact: model.exact(),
+        },
         n_cells: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         too_many: AtomicBool::new(false),
@@ -497,6 +504,9 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         }
     }
     let mut poly = Polytope::cuboid(model.lo(), model.hi());
+    if ctx.pred.exact {
+        poly.certify();
+    }
     for &p in &first.containing {
         poly.mark_incident(p, &vec![0.0; poly.n_vertices()], ctx.tol);
     }

@@ -7,8 +7,12 @@
 
 use std::sync::Arc;
 
+use num_bigint::BigInt;
+use num_traits::{Signed, Zero};
+
 use crate::bits::{pattern_bit, set_pattern_bit};
 use crate::error::Result;
+use crate::exact::DyadicMatrix;
 use crate::model::{Model, StageStart};
 use crate::network::{Dense, Network};
 use crate::planes::PlaneTable;
@@ -20,6 +24,8 @@ pub struct ReluNet {
     hi: Vec<f64>,
     tol: f64,
     net: Network,
+    /// Exact mode: every hidden layer's weights and biases as exact dyadic matrices (see [`Self::exact`]).
+    exact_layers: Option<Vec<(DyadicMatrix, DyadicMatrix)>>,
 }
 
 /// The stage of a cell being refined by hidden layer `layer` (1-based): that layer's pre-activations.
@@ -29,6 +35,8 @@ pub struct LayerInput {
     /// The pre-activations of layer `layer` on the cell, W_l (J x + c) + b_l, as (Jacobian, offset).
     pre_jacobian: Vec<f64>,
     pre_offset: Vec<f64>,
+    /// Exact mode: the same pre-activations exactly, as the matrix [J | c] (one row per neuron).
+    exact_pre: Option<DyadicMatrix>,
 }
 
 impl ReluNet {
@@ -52,7 +60,27 @@ impl ReluNet {
             hi: hi.to_vec(),
             tol: probe.tol,
             net,
+            exact_layers: None,
         })
+    }
+
+    /// Exact mode: each cell's next-layer hyperplanes are composed exactly (dyadic rationals: products and
+    /// sums of the input floats) for the predicates, and a neuron is constant on a cell only when its composed
+    /// normal is exactly zero. Float64 still gives the measures and the affine maps.
+    pub fn exact(mut self) -> Self {
+        self.exact_layers = Some(
+            self.net
+                .hidden
+                .iter()
+                .map(|l| {
+                    (
+                        DyadicMatrix::from_f64(&l.weight, l.n_in),
+                        DyadicMatrix::from_f64(&l.bias, 1),
+                    )
+                })
+                .collect(),
+        );
+        self
     }
 
     pub fn network(&self) -> &Network {
@@ -61,6 +89,19 @@ impl ReluNet {
 
     pub fn dim(&self) -> usize {
         self.lo.len()
+    }
+
+    /// The exact h_l = D_l (W_l h_{l−1} + b_l) as [J | c], from the exact pre-activations of layer l.
+    fn apply_exact(&self, input: &LayerInput, pattern: &[u64]) -> Option<DyadicMatrix> {
+        let mut m = input.exact_pre.clone()?;
+        let first = self.net.first_bit[input.layer - 1];
+        let w = m.cols;
+        for k in 0..m.rows() {
+            if !pattern_bit(pattern, first + k) {
+                m.ints[k * w..(k + 1) * w].iter_mut().for_each(|v| *v = BigInt::zero());
+            }
+        }
+        Some(m)
     }
 
     /// h_l = D_l (W_l h_{l−1} + b_l) as an affine map of x, from the input map of layer l.
@@ -86,6 +127,7 @@ impl ReluNet {
         layer_index: usize,
         jacobian: &[f64],
         offset: &[f64],
+        exact_input: Option<DyadicMatrix>,
         parent: Option<Arc<PlaneTable>>,
         pattern: &mut [u64],
     ) -> StageStart<LayerInput> {
@@ -93,7 +135,22 @@ impl ReluNet {
         let layer = &self.net.hidden[layer_index - 1];
         let first = self.net.first_bit[layer_index - 1];
         let (jac, off) = layer.compose(jacobian, offset, d);
-        let input_offset_scale: f64 = offset.iter().map(|v| v.abs()).sum();
+        // Exact pre-activations W (J x + c) + b = [W·[J | c]] + [0 | b].
+        let exact_pre = match (&self.exact_layers, exact_input) {
+            (Some(layers), Some(input)) => {
+                let (w, b) = &layers[layer_index - 1];
+                let bias = DyadicMatrix {
+                    ints: (0..layer.n_out)
+                        .flat_map(|k| (0..=d).map(move |j| (k, j)))
+                        .map(|(k, j)| if j == d { b.ints[k].clone() } else { BigInt::zero() })
+                        .collect(),
+                    exp: b.exp,
+                    cols: d + 1,
+                };
+                Some(w.mul(&input).add(&bias))
+            }
+            _ => None,
+        };
         let mut table = match parent {
             Some(p) => PlaneTable::new(Some(p), (2 * d + first) as u32, d),
             None => {
@@ -103,29 +160,36 @@ impl ReluNet {
                 t
             }
         };
-        let input_scale = jacobian.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let mut ids = Vec::with_capacity(layer.n_out);
-        let mut containing = Vec::new();
-        for k in 0..layer.n_out {
-            let n = &jac[k * d..(k + 1) * d];
-            let norm = n.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let row_scale = self.net.row_norms[layer_index - 1][k];
-            let bit = (first + k) as u32;
-            if norm <= 1e-13 * row_scale * input_scale || !(off[k] / norm).is_finite() {
-                // Constant on the cell (a dead or always-on neuron): a placeholder plane keeps ids dense.
-                // A neuron ≡ 0 vanishes on every face of the cell.
-                let id = table.push(&vec![0.0; d], 0.0, &[(bit, false)]);
-                let cancelled = off[k].abs() <= 1e-12 * (layer.bias[k].abs() + row_scale * input_offset_scale);
-                if cancelled {
-                    containing.push(id);
-                } else {
-                    set_pattern_bit(pattern, first + k, off[k] > 0.0);
+        let (ids, containing) = match &exact_pre {
+            Some(pre) => exact_layer_planes(&mut table, pre, d, first, pattern),
+            None => {
+                let input_scale = jacobian.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let input_offset_scale: f64 = offset.iter().map(|v| v.abs()).sum();
+                let mut ids = Vec::with_capacity(layer.n_out);
+                let mut containing = Vec::new();
+                for k in 0..layer.n_out {
+                    let n = &jac[k * d..(k + 1) * d];
+                    let norm = n.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    let row_scale = self.net.row_norms[layer_index - 1][k];
+                    let bit = (first + k) as u32;
+                    if norm <= 1e-13 * row_scale * input_scale || !(off[k] / norm).is_finite() {
+                        // Constant on the cell (a dead or always-on neuron): a placeholder plane keeps ids
+                        // dense. A neuron ≡ 0 vanishes on every face of the cell.
+                        let id = table.push(&vec![0.0; d], 0.0, &[(bit, false)]);
+                        let cancelled = off[k].abs() <= 1e-12 * (layer.bias[k].abs() + row_scale * input_offset_scale);
+                        if cancelled {
+                            containing.push(id);
+                        } else {
+                            set_pattern_bit(pattern, first + k, off[k] > 0.0);
+                        }
+                        continue;
+                    }
+                    let unit: Vec<f64> = n.iter().map(|v| v / norm).collect();
+                    ids.push(table.push(&unit, off[k] / norm, &[(bit, false)]));
                 }
-                continue;
+                (ids, containing)
             }
-            let unit: Vec<f64> = n.iter().map(|v| v / norm).collect();
-            ids.push(table.push(&unit, off[k] / norm, &[(bit, false)]));
-        }
+        };
         StageStart {
             planes: Arc::new(table),
             pending: ids,
@@ -134,9 +198,45 @@ impl ReluNet {
                 layer: layer_index,
                 pre_jacobian: jac,
                 pre_offset: off,
+                exact_pre,
             },
         }
     }
+}
+
+/// Exact mode's planes of one layer from its exact pre-activations [J | c] (one row per neuron, its first
+/// bit `first`): a neuron is constant on the cell iff its row of J is exactly zero; the others get their
+/// exact row and its correctly rounded floats. Returns (ids to insert, ids of neurons ≡ 0 on the cell).
+fn exact_layer_planes(
+    table: &mut PlaneTable,
+    pre: &DyadicMatrix,
+    d: usize,
+    first: usize,
+    pattern: &mut [u64],
+) -> (Vec<u32>, Vec<u32>) {
+    table.track_raw();
+    let mut ids = Vec::with_capacity(pre.rows());
+    let mut containing = Vec::new();
+    let w = d + 1;
+    for k in 0..pre.rows() {
+        let bit = (first + k) as u32;
+        let row = &pre.ints[k * w..(k + 1) * w];
+        if row[..d].iter().all(Zero::is_zero) {
+            let id = table.push(&vec![0.0; d], 0.0, &[(bit, false)]);
+            if row[d].is_zero() {
+                containing.push(id);
+            } else {
+                set_pattern_bit(pattern, first + k, row[d].is_positive());
+            }
+            continue;
+        }
+        let raw: Vec<f64> = (0..w).map(|j| pre.to_f64(k, j)).collect();
+        let scale = raw[..d].iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let norm = scale * raw[..d].iter().map(|v| (v / scale).powi(2)).sum::<f64>().sqrt();
+        let unit: Vec<f64> = raw[..d].iter().map(|v| v / norm).collect();
+        ids.push(table.push_exact(&unit, raw[d] / norm, &raw, row.to_vec(), &[(bit, false)]));
+    }
+    (ids, containing)
 }
 
 impl Model for ReluNet {
@@ -158,11 +258,22 @@ impl Model for ReluNet {
         self.tol
     }
 
+    fn exact(&self) -> bool {
+        self.exact_layers.is_some()
+    }
+
     fn start(&self, pattern: &mut [u64]) -> StageStart<LayerInput> {
         let d = self.dim();
         let mut identity = vec![0.0; d * d];
         (0..d).for_each(|k| identity[k * d + k] = 1.0);
-        self.layer_planes(1, &identity, &vec![0.0; d], None, pattern)
+        // [I | 0] exactly
+        let exact_input = self.exact_layers.as_ref().map(|_| {
+            let rows: Vec<f64> = (0..d)
+                .flat_map(|k| (0..=d).map(move |j| if j == k { 1.0 } else { 0.0 }))
+                .collect();
+            DyadicMatrix::from_f64(&rows, d + 1)
+        });
+        self.layer_planes(1, &identity, &vec![0.0; d], exact_input, None, pattern)
     }
 
     fn next_stage(
@@ -175,7 +286,15 @@ impl Model for ReluNet {
             return None;
         }
         let (jacobian, offset) = self.apply(stage, pattern);
-        Some(self.layer_planes(stage.layer + 1, &jacobian, &offset, Some(table.clone()), pattern))
+        let exact_input = self.apply_exact(stage, pattern);
+        Some(self.layer_planes(
+            stage.layer + 1,
+            &jacobian,
+            &offset,
+            exact_input,
+            Some(table.clone()),
+            pattern,
+        ))
     }
 
     /// The network's output on the cell as an affine map: the Jacobian (`n_outputs × d`, row-major)

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mlgeom_core::{Partition, PartitionOptions, RefineOptions, ReluNet};
+use mlgeom_core::{Arrangement, Partition, PartitionOptions, RefineOptions, ReluNet};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
@@ -82,7 +82,7 @@ fn run_interruptible<T: Send>(
 /// Ctrl-C stops the work (`KeyboardInterrupt`); `progress`, if given, is called as `progress(n)` with
 /// the number of finished cells about every 50 ms, and once at the end.
 #[pyfunction]
-#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None, shard = None))]
+#[pyo3(signature = (normals, offsets, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None, shard = None, exact = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn partition_hyperplanes(
     py: Python<'_>,
@@ -96,6 +96,7 @@ pub fn partition_hyperplanes(
     vertices: bool,
     progress: Option<Py<PyAny>>,
     shard: Option<Vec<(usize, bool)>>,
+    exact: bool,
 ) -> PyResult<NativePartition> {
     let d = normals.as_array().ncols();
     let box_dim = lo.as_array().len();
@@ -125,7 +126,14 @@ pub fn partition_hyperplanes(
                 shard: shard.as_deref(),
             },
         };
-        catch_panic(|| Partition::from_hyperplanes(&normals, &offsets, &lo, &hi, opts))
+        catch_panic(|| {
+            let arrangement = if exact {
+                Arrangement::new_exact(&normals, &offsets, &lo, &hi)?
+            } else {
+                Arrangement::new(&normals, &offsets, &lo, &hi)?
+            };
+            Partition::new(&arrangement, opts)
+        })
     })?;
     Ok(NativePartition {
         inner: Arc::new(result),
@@ -139,7 +147,7 @@ pub fn partition_hyperplanes(
 ///
 /// Ctrl-C and `progress` as in `partition_hyperplanes`.
 #[pyfunction]
-#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None, shard = None))]
+#[pyo3(signature = (weights, biases, lo, hi, /, *, output_layer = true, n_threads = None, max_cells = 10_000_000, ridges = true, vertices = true, progress = None, shard = None, exact = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn partition_relu(
     py: Python<'_>,
@@ -154,6 +162,7 @@ pub fn partition_relu(
     vertices: bool,
     progress: Option<Py<PyAny>>,
     shard: Option<Vec<(usize, bool)>>,
+    exact: bool,
 ) -> PyResult<NativePartition> {
     if n_threads == Some(0) {
         return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
@@ -174,6 +183,7 @@ pub fn partition_relu(
         };
         catch_panic(|| {
             let net = ReluNet::from_network(net, &lo, &hi)?;
+            let net = if exact { net.exact() } else { net };
             Partition::new(&net, opts)
         })
     })?;
@@ -227,6 +237,12 @@ impl NativePartition {
     #[getter]
     fn tolerance(&self) -> f64 {
         self.inner.tol
+    }
+
+    /// Whether every combinatorial decision was certified with exact arithmetic (`exact=True`).
+    #[getter]
+    fn exact(&self) -> bool {
+        self.inner.exact
     }
 
     #[getter]

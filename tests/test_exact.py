@@ -1,0 +1,175 @@
+"""Exact mode (issue 9): ``exact=True`` certifies every combinatorial decision with exact rational arithmetic on the
+input floats.
+
+* generic input: exact and float mode give the same combinatorics (labels, facets with their two cells and carrier,
+  ridges) and the same measures -- for arrangements and ReLU networks (hypothesis);
+* exact and near-degenerate input (lattices, perturbed lattices, every adversarial family): the cell count is the
+  exact rational count of ``adversarial.exact_cell_count`` and the invariants hold; a cell thinner than float64 can
+  resolve is certified to exist but may measure 0 (measures stay float64);
+* the flag itself: reported on the result, validated, accepted by every partition function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from adversarial import Case, all_cases, check_invariants, exact_cell_count
+from conftest import examples, lattice_arrangements, near_degenerate_arrangements, random_arrangements
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def _combinatorics(part):
+    """Labels, facets as (label, label or None, carrier ids) and ridges as (label, the two facets' carriers)."""
+    labels = list(part.labels)
+    f = part.facets
+    cells = np.asarray(f.cells)
+    carriers = [tuple(sorted(c)) for c in f.carriers] if hasattr(f, "carriers") else [()] * len(cells)
+    box = np.asarray(f.box_face).tolist()
+    facets = sorted(
+        (labels[a], labels[b] if b >= 0 else "", box[k], carriers[k]) for k, (a, b) in enumerate(cells.tolist())
+    )
+    ridges = []
+    if part.has_ridges and part.dim >= 2:
+        r = part.ridges
+        for cell, (fa, fb) in zip(np.asarray(r.cell).tolist(), np.asarray(r.facets).tolist(), strict=True):
+            ridges.append((labels[cell], tuple(sorted([(box[fa], carriers[fa]), (box[fb], carriers[fb])]))))
+    return labels, facets, sorted(ridges)
+
+
+def _invariants(part, case: Case) -> list[str]:
+    """``check_invariants``, except that a certified cell or facet too thin for float64 may measure exactly 0."""
+    bad = check_invariants(part, case, n_points=200)
+    thin = ("a cell volume is not positive: min 0", "a facet area is not positive: min 0")
+    return [b for b in bad if b not in thin]
+
+
+def _as_case(arr, family="hypothesis") -> Case:
+    return Case(family, arr.note, arr.lo, arr.hi, W=arr.W, c=arr.c)
+
+
+def test_the_flag_is_reported_and_validated(mg):
+    W, c = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([-0.5, -0.25])
+    assert mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=2), exact=True).exact
+    assert not mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=2)).exact
+    with pytest.raises(mg.InvalidInputError, match="exact must be True or False"):
+        mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=2), exact="yes")
+    ws, bs = [np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)]
+    assert mg.partition_relu(ws, bs, mg.Box(-1, 1, dim=2), exact=True).exact
+    assert mg.partition((ws, bs), mg.Box(-1, 1, dim=2), exact=True).exact
+    assert "predicates    exact" in mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=2), exact=True).summary()
+
+
+def test_trees_are_always_exact(mg):
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, X[:, 0] * X[:, 1] > 0)
+    box = mg.Box.from_data(X)
+    a, b = mg.partition(model, box), mg.partition(model, box, exact=True)
+    assert a.exact and b.exact
+    assert list(a.labels) == list(b.labels)
+
+
+def test_decimal_concurrency_is_decided_exactly(mg):
+    """x = 1/3, y = 1/3, x + y = 2/3 are concurrent in floats (2 fl(1/3) = fl(2/3)), x + 2y = 1 misses their
+    point by an ulp: float mode snaps it through (8 cells), exact mode keeps the two tiny cells (10)."""
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 2.0]])
+    c = np.array([-1 / 3, -1 / 3, -2 / 3, -1.0])
+    box = mg.Box(0, 1, dim=2)
+    assert mg.partition_hyperplanes(W, c, box).n_cells == 8
+    part = mg.partition_hyperplanes(W, c, box, exact=True)
+    assert part.n_cells == exact_cell_count(W, c, box.lo, box.hi) == 10
+    assert not _invariants(part, Case("decimal", "1/3", box.lo, box.hi, W=W, c=c))
+    assert mg.partition_hyperplanes(W[:3], c[:3], box, exact=True).n_cells == 6
+
+
+def test_nearly_coincident_hyperplanes_are_distinct(mg):
+    """Rows equal up to 1e-15 are one boundary in float mode (within the tolerance), two in exact mode; exactly
+    proportional rows (any scale, either orientation) stay one boundary with all their bits."""
+    box = mg.Box(0, 1, dim=2)
+    W = np.array([[1.0, 0.0], [-3.0, 0.0], [1.0, 1e-15]])
+    c = np.array([-0.5, 1.5, -0.5])
+    assert mg.partition_hyperplanes(W, c, box).n_cells == 2
+    part = mg.partition_hyperplanes(W, c, box, exact=True)
+    assert part.n_cells == exact_cell_count(W, c, box.lo, box.hi) == 3
+    interior = np.asarray(part.facets.cells)[:, 1] >= 0
+    carriers = {tuple(k.tolist()) for k, inner in zip(part.facets.carriers, interior, strict=True) if inner}
+    assert carriers == {(0, 1), (2,)}
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(arr=random_arrangements(dims=(2, 3, 4, 5, 6), max_m=(7, 6, 5, 5, 4)))
+def test_exact_and_float_agree_on_generic_input(mg, arr):
+    a, b = arr.partition(mg), arr.partition(mg, exact=True)
+    assert _combinatorics(a) == _combinatorics(b), repr(arr)
+    np.testing.assert_allclose(a.volumes, b.volumes, rtol=1e-9, atol=1e-12 * arr.scale**arr.d)
+    np.testing.assert_allclose(a.facets.areas, b.facets.areas, rtol=1e-9, atol=1e-12 * arr.scale ** (arr.d - 1))
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(arr=lattice_arrangements())
+def test_exact_lattices_have_the_exact_count_in_both_modes(mg, arr):
+    """Small-integer input is exactly degenerate and exactly represented: both modes give the exact combinatorics."""
+    a, b = arr.partition(mg), arr.partition(mg, exact=True)
+    assert b.n_cells == exact_cell_count(arr.W, arr.c, arr.lo, arr.hi), repr(arr)
+    assert _combinatorics(a) == _combinatorics(b), repr(arr)
+    assert not _invariants(b, _as_case(arr)), repr(arr)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(arr=near_degenerate_arrangements())
+def test_near_degenerate_input_gets_its_exact_count(mg, arr):
+    """Perturbed by 3e-10 .. 1e-8 (a few tolerances): float mode may snap, exact mode must not."""
+    part = arr.partition(mg, exact=True)
+    assert part.n_cells == exact_cell_count(arr.W, arr.c, arr.lo, arr.hi), repr(arr)
+    assert not _invariants(part, _as_case(arr)), repr(arr)
+
+
+CASES = all_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.family}/{c.name}" for c in CASES])
+def test_adversarial_families_in_exact_mode(mg, case):
+    part = case.run(mg, exact=True)
+    assert part.exact
+    bad = _invariants(part, case)
+    assert not bad, f"{bad}; {case!r}"
+    hyperplanes = case.hyperplanes()
+    if hyperplanes is not None and case.exact_ok:
+        W, c = hyperplanes
+        assert part.n_cells == exact_cell_count(W, c, case.lo, case.hi), repr(case)
+
+
+@st.composite
+def relu_nets(draw):
+    d = draw(st.integers(2, 3))
+    widths = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    sizes = [d, *widths, 1]
+    ws = [rng.normal(size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    bs = [0.5 * rng.normal(size=o) for o in sizes[1:]]
+    return ws, bs, d
+
+
+@settings(max_examples=examples(30), deadline=None)
+@given(net=relu_nets())
+def test_relu_exact_and_float_agree_on_generic_nets(mg, net):
+    ws, bs, d = net
+    box = mg.Box(-1, 1, dim=d)
+    a, b = mg.partition_relu(ws, bs, box), mg.partition_relu(ws, bs, box, exact=True)
+    assert _combinatorics(a) == _combinatorics(b)
+    np.testing.assert_allclose(a.volumes, b.volumes, rtol=1e-9, atol=1e-12)
+    for x, y in zip(a.affine_maps, b.affine_maps, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+
+
+def test_relu_neuron_dead_up_to_one_ulp_is_decided_exactly(mg):
+    """z = (1 + 2^-52) h1 - h2 with h1 = h2 = ReLU(x): z = 2^-52 ReLU(x) is positive wherever x > 0, which exact
+    mode sees (two cells differing in z's bit), while float mode's cancellation test calls z constant."""
+    w1 = np.array([[1.0, 0.0], [1.0, 0.0]])
+    w2 = np.array([[1.0 + 2.0**-52, -1.0]])
+    box = mg.Box(-1, 1, dim=2)
+    part = mg.partition_relu([w1, w2], [np.zeros(2), np.zeros(1)], box, output_layer=False, exact=True)
+    assert sorted(part.labels) == ["000", "111"]
