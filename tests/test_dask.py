@@ -248,3 +248,17 @@ def test_ollivier_curvature_on_the_cluster(client: Any) -> None:
     edge_ref, node_ref = mg.ollivier_ricci(lengths, alpha=0.3)
     np.testing.assert_array_equal(edge.data, edge_ref.data)  # each edge solved once, the same way
     np.testing.assert_allclose(node, node_ref, rtol=1e-14)
+
+
+@pytest.mark.parametrize("weights", ["area", "finite_volume", "count"])
+@pytest.mark.parametrize("form", ["combinatorial", "random_walk", "symmetric"])
+def test_graph_laplacian_of_a_sharded_partition(client: Any, weights: str, form: str) -> None:
+    W, c = _random_arrangement(10, 2, 6)
+    box = mg.Box(0, 1, dim=2)
+    ref = mg.partition_hyperplanes(W, c, box)
+    sp = mg.partition_hyperplanes(W, c, box, client=client, shards=[2, 5])
+    inv = np.argsort(_relabel(ref, sp))
+    got = sp.graph_laplacian(weights, form)[inv][:, inv]
+    want = mg.RiemannianComplex(ref).graph_laplacian(weights, form)
+    assert abs(got - want).max() <= 1e-12 * max(1.0, abs(want).max())
+    assert abs(got @ np.ones(ref.n_cells)).max() <= 1e-12 * max(1.0, abs(want).max()) or form == "symmetric"

@@ -53,6 +53,7 @@ def ollivier_on_cluster(
             np.ascontiguousarray(csr.data, dtype=np.float64),
         ),
         broadcast=True,
+        hash=False,  # a fresh key per call: an equal graph released by an earlier call may be on its way out
     )
     futures = [client.submit(_owner_range, graph, r, engine, n_threads, pure=False) for r in ranges]
     edge = np.full(nnz, np.nan)

@@ -226,7 +226,7 @@ class DistributedDataCells:
         n_buckets = 2 * n_workers
         n = self.n_cells
         blocks = np.array_split(np.arange(n, dtype=np.int64), max(1, min(n, 4 * n_workers)))
-        packed = client.scatter(self._packed, broadcast=True)
+        packed = client.scatter(self._packed, broadcast=True, hash=False)
         maps = [
             client.submit(_flip_keys, self._packed[b], b, self.n_bits, n_buckets, pure=False) for b in blocks if b.size
         ]
@@ -237,7 +237,7 @@ class DistributedDataCells:
         rows = np.concatenate(pairs) if pairs else np.zeros((0, 3), np.int64)
         rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
         tol = ADJACENCY_TOLERANCE_REL * float(np.linalg.norm(self._box.hi - self._box.lo))
-        first_points = client.scatter(self._points, broadcast=True)
+        first_points = client.scatter(self._points, broadcast=True, hash=False)
         batches = [rows[k : k + 4096] for k in range(0, rows.shape[0], 4096)]
         done = client.gather(
             [

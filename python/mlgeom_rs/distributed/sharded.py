@@ -70,12 +70,13 @@ def partition_on_cluster(
             raise InvalidInputError(f"{outdir} already holds a sharded partition; choose an empty directory")
         os.makedirs(outdir, exist_ok=True)
     order = np.argsort(-np.nan_to_num(plan.estimates, nan=1.0), kind="stable")  # heaviest first
-    spec_future = client.scatter(spec, broadcast=True)
+    # The spec (the model's weights) travels inside every task rather than as scattered data: a task rerun
+    # after a worker loss then never waits on data that died with the worker.
     run_id = uuid.uuid4().hex[:12]
     futures = [
         client.submit(
             run_shard,
-            spec_future,
+            spec,
             box,
             int(s),
             list(plan.shards[s]),
@@ -393,6 +394,41 @@ class ShardedPartition:
         out.sum_duplicates()
         return out
 
+    def graph_laplacian(
+        self,
+        weights: Literal["area", "finite_volume", "count"] = "area",
+        form: Literal["combinatorial", "random_walk", "symmetric"] = "combinatorial",
+        *,
+        max_cells: int = 50_000_000,
+    ) -> Any:
+        """The cell-graph Laplacian L = D − A, as :meth:`RiemannianComplex.graph_laplacian` of the adjacency
+        nerve (paper.md §3), assembled from per-shard blocks: weights ``area`` (facet area), ``finite_volume``
+        (area / centroid distance) or ``count``; ``form`` D − A, M_0⁻¹(D − A) or M_0^{−1/2}(D − A)M_0^{−1/2}
+        with the cell volumes M_0."""
+        import scipy.sparse
+
+        from .. import laplacian
+
+        if weights not in ("area", "finite_volume", "count"):
+            raise InvalidInputError(f"weights must be 'area', 'finite_volume' or 'count'; got {weights!r}")
+        if form not in ("combinatorial", "random_walk", "symmetric"):
+            raise InvalidInputError(f"form must be 'combinatorial', 'random_walk' or 'symmetric'; got {form!r}")
+        if weights == "finite_volume":
+            lengths = self.centroid_distances(max_cells=max_cells)
+            A = self.adjacency("area", max_cells=max_cells)
+            A.data /= _aligned(lengths, A)
+        else:
+            A = self.adjacency(weights, max_cells=max_cells)
+        n = self.n_cells
+        L = (scipy.sparse.diags_array(np.asarray(A.sum(axis=1)).ravel()) - A).tocsr()
+        if form == "combinatorial":
+            return L
+        m0 = np.asarray(self.volumes, dtype=np.float64)
+        if form == "random_walk":
+            return scipy.sparse.diags_array(laplacian.pinv(m0)) @ L
+        s = laplacian.pinv_sqrt(m0)
+        return (scipy.sparse.diags_array(s) @ L @ scipy.sparse.diags_array(s)).tocsr().reshape(n, n)
+
     # -- point location --------------------------------------------------------------------
 
     def locate(self, X: npt.ArrayLike, *, client: Any = None) -> npt.NDArray[np.int64]:
@@ -444,6 +480,16 @@ class ShardedPartition:
     def __repr__(self) -> str:
         where = f", path={self._path!r}" if self._path else ""
         return f"ShardedPartition(n_cells={self.n_cells}, n_shards={self.n_shards}, dim={self.dim}{where})"
+
+
+def _aligned(values: Any, pattern: Any) -> npt.NDArray[np.float64]:
+    """The entries of csr ``values`` at the stored positions of csr ``pattern`` (same sparsity pattern)."""
+    values = values.tocsr()
+    values.sort_indices()
+    pattern.sort_indices()
+    if not (np.array_equal(values.indptr, pattern.indptr) and np.array_equal(values.indices, pattern.indices)):
+        raise NumericalError("the centroid-distance and adjacency matrices have different patterns")
+    return np.asarray(values.data, dtype=np.float64)
 
 
 def _matrix(col: Any, d: int) -> npt.NDArray[np.float64]:
