@@ -187,11 +187,6 @@ impl ExactPoint {
             den = -den;
             num.iter_mut().for_each(|v| *v = -&*v);
         }
-        let g = num.iter().fold(den.clone(), |g, v| g.gcd(v));
-        if g > BigInt::from(1) {
-            den /= &g;
-            num.iter_mut().for_each(|v| *v /= &g);
-        }
         Some(Self { num, den })
     }
 

@@ -153,6 +153,7 @@ fn certify_vertex(planes: &PlaneTable, x: &mut [f64], incidence: &[u32]) -> Cert
     poly.certificates.pop().expect("one vertex")
 }
 
-/// A vertex whose verified error exceeds this many units in the last place of its largest coordinate is
-/// placed exactly (rounded from its rational coordinates) rather than by a float solve.
-const ILL_CONDITIONED: f64 = 64.0;
+/// A vertex whose verified error exceeds this many units in the last place of its largest coordinate (20 bits
+/// lost: planes meeting at angles below ~1e-6) is placed exactly (rounded from its rational coordinates)
+/// rather than by a float solve. Generic vertices lose a few bits and never pay for big integers here.
+const ILL_CONDITIONED: f64 = 1048576.0;
