@@ -200,6 +200,26 @@ def test_plot_complex():
         plot_complex(mg.RiemannianComplex(random_arrangement(4, 3, seed=0).partition()))
 
 
+def test_complex_plot_method():
+    from mlgeom_rs.plot import EDGES_GID, TRIANGLES_GID, VERTICES_GID
+
+    part = random_arrangement(8, 2, seed=3).partition()
+    cx = mg.RiemannianComplex(part, nerve="full")
+    ax = cx.plot(color_by="curvature")
+    assert len(_artist(ax, EDGES_GID).get_segments()) == cx.shape[1]
+    assert len(_artist(ax, TRIANGLES_GID).get_paths()) == cx.shape[2] > 0
+    assert len(_artist(ax, VERTICES_GID).get_offsets()) == cx.shape[0]
+    assert len(ax.figure.axes) == 3  # vertex and edge colour bars
+    assert _png_colors(ax.figure) >= 8
+    plt.close("all")
+    ax = cx.plot(color_by=np.arange(cx.shape[0]), edge_color_by="mass", show_partition=False, colorbar=False)
+    assert len(ax.figure.axes) == 1 and _png_colors(ax.figure) >= 4
+    with pytest.raises(mg.InvalidInputError, match="color_by"):
+        cx.plot(color_by="volume")
+    with pytest.raises(mg.InvalidInputError, match="no edges|none"):
+        mg.RiemannianComplex(part, max_dim=0).plot(edge_color_by="mass")
+
+
 def test_classifier_predictions_are_categories():
     pytest.importorskip("sklearn")
     from sklearn.tree import DecisionTreeClassifier

@@ -14,7 +14,7 @@ Public API: :class:`Box`, :func:`partition_hyperplanes`, :class:`Partition`,
 pictures (``Partition.plot``, ``Partition.plot3d``, :func:`plot_slice`, :func:`slice_partition`;
 matplotlib, optional), and
 the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooManyCellsError`,
-:class:`NumericalError`, :class:`UnsupportedModelError`. The nerve of a partition as a Riemannian
+:class:`NumericalError`, :class:`UnsupportedModelError`, :class:`MissingDependencyError`. The nerve of a partition as a Riemannian
 simplicial complex: :class:`RiemannianComplex` (boundary and mass matrices, Hodge, graph and extended
 Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`), :class:`SimplicialSpline` and
 :func:`refine` (model refinement, :class:`RefinedModel`).
@@ -27,7 +27,14 @@ from __future__ import annotations
 
 # The exceptions come first: the native module looks them up in mlgeom_rs.exceptions.
 from . import exceptions
-from .exceptions import InvalidInputError, MlgeomError, NumericalError, TooManyCellsError, UnsupportedModelError
+from .exceptions import (
+    InvalidInputError,
+    MissingDependencyError,
+    MlgeomError,
+    NumericalError,
+    TooManyCellsError,
+    UnsupportedModelError,
+)
 
 try:
     from . import _core
@@ -75,6 +82,7 @@ __all__ = [
     "LayerTrace",
     "LinearModelPartition",
     "MassCheck",
+    "MissingDependencyError",
     "MlgeomError",
     "ModelPartition",
     "NumericalError",

@@ -76,11 +76,13 @@ def partition_forest(
     n_threads: int | None = None,
     max_cells: int = 10_000_000,
     vertices: bool | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> NativePartition:
     """Partition the box [lo, hi] into the common refinement of the leaves of axis-aligned trees.
 
     One int64/float64 node array per tree in each list (scikit-learn ``tree_`` layout; a point goes
     left iff ``x[feature] <= threshold``). Payload per cell: lo (d), hi (d), leaf of every tree.
+    Ctrl-C raises KeyboardInterrupt; ``progress(n_cells_done)`` is called about every 50 ms.
     """
 
 @final
@@ -192,9 +194,11 @@ def ollivier_ricci_csr(
     reg: float = 0.1,
     n_threads: int | None = None,
     owners: tuple[int, int] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Ollivier-Ricci curvature of every stored entry of a symmetric CSR matrix of edge lengths.
 
     Measures are GraphRicciCurvature's (alpha, base, exp_power) unless self_mass (per node) and
     nbr_mass (per stored entry) are given. Returns (curvature per entry, curvature per node).
+    Ctrl-C raises KeyboardInterrupt; ``progress(n_edges_done)`` is called about every 50 ms.
     """

@@ -1,6 +1,8 @@
-"""Progress reporting for long partitions (private; tqdm is optional and imported lazily).
+"""Progress reporting for long computations (private; tqdm is optional and imported lazily).
 
-The Rust core counts finished cells in an atomic counter; while it works without the GIL, the
+Partitions (hyperplanes, ReLU networks, trees and forests) count finished cells, the Ollivier
+curvature engine counts finished edges, and a complex counts the simplices found per dimension.
+The Rust core counts in an atomic counter; while it works without the GIL, the
 waiting caller wakes up about every 50 ms, checks for Ctrl-C (``KeyboardInterrupt`` stops the
 enumeration cleanly) and calls the progress callback with the count. ``progress`` arguments:
 
@@ -35,8 +37,9 @@ DELAY_S = 1.0
 class _Bar:
     """A counter of finished cells on stderr that shows up after :data:`DELAY_S` seconds."""
 
-    def __init__(self, desc: str) -> None:
+    def __init__(self, desc: str, unit: str) -> None:
         self._desc = desc
+        self._unit = unit
         self._start = time.monotonic()
         self._bar: Any = None
         self._plain = False
@@ -50,11 +53,11 @@ class _Bar:
             except ModuleNotFoundError:
                 self._plain = True
             else:
-                self._bar = tqdm(desc=self._desc, unit=" cells", file=sys.stderr, leave=False)
+                self._bar = tqdm(desc=self._desc, unit=f" {self._unit}", file=sys.stderr, leave=False)
         if self._bar is not None:
             self._bar.update(n - self._bar.n)
         elif self._plain:
-            print(f"\r{self._desc}: {n} cells", end="", file=sys.stderr, flush=True)
+            print(f"\r{self._desc}: {n} {self._unit}", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -64,8 +67,11 @@ class _Bar:
 
 
 @contextmanager
-def progress_callback(progress: ProgressArg, desc: str = "partition") -> Any:
-    """Context manager giving the callback to pass to the native call (or None), closing any bar after."""
+def progress_callback(progress: ProgressArg, desc: str = "partition", unit: str = "cells") -> Any:
+    """Context manager giving the callback to pass to the native call (or None), closing any bar after.
+
+    ``unit`` names what is counted (cells of a partition, edges of a curvature, simplices of a complex).
+    """
     if progress is None:
         isatty = getattr(sys.stderr, "isatty", None)
         progress = bool(isatty and isatty())
@@ -73,7 +79,7 @@ def progress_callback(progress: ProgressArg, desc: str = "partition") -> Any:
         yield None
         return
     if progress is True:
-        bar = _Bar(desc)
+        bar = _Bar(desc, unit)
         try:
             yield bar
         finally:

@@ -28,15 +28,17 @@ the unit k-ball (ω_1 = 2: the band of half-width h of §2.3).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cached_property
 from itertools import combinations
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse
 
 from . import _nerve, laplacian
+from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points
 from .exceptions import InvalidInputError
 
@@ -91,6 +93,23 @@ class _Level:
         return _Level(self.S[keep], self.dim[keep], None if self.face is None else self.face[keep], common)
 
 
+class _Levels(list[_Level]):
+    """The levels found so far; each append reports the running number of simplices (progress)."""
+
+    def __init__(self, first: _Level, report: Callable[[int], object] | None) -> None:
+        super().__init__([first])
+        self._report = report
+        self._count = int(first.S.shape[0])
+        if report is not None:
+            report(self._count)
+
+    def append(self, level: _Level) -> None:
+        super().append(level)
+        self._count += int(level.S.shape[0])
+        if self._report is not None:
+            self._report(self._count)
+
+
 def _group_csr(keys: IntArray, values: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
     """CSR grouping of ``values`` (in 0..n_values-1) by ``keys`` (in 0..n_groups-1): values sorted within each
     group, duplicates removed (one sort of int64 keys)."""
@@ -136,6 +155,10 @@ class RiemannianComplex:
         that divide by a mass use its pseudo-inverse, 1/m for m > 0 and 0 for m = 0, so such a cell is
         decoupled in the random-walk and symmetric Laplacians); ``"drop"`` builds the subcomplex induced on
         the cells with data (vertex k is cell ``cells[k]``).
+    progress : bool or callable, optional
+        Report the simplices found, dimension by dimension (a bar on stderr, or
+        ``progress(n_simplices)``), as in :func:`~mlgeom_rs.partition_hyperplanes`. The assembly is
+        vectorised numpy, so Ctrl-C stops it between two array operations.
 
     Notes
     -----
@@ -153,6 +176,7 @@ class RiemannianComplex:
         bandwidth: float | None = None,
         *,
         empty: Literal["keep", "drop"] = "keep",
+        progress: ProgressArg = None,
     ) -> None:
         from .datacells import DataCells
         from .partition import Partition
@@ -203,7 +227,8 @@ class RiemannianComplex:
             raise InvalidInputError("bandwidth applies only to measure='data'")
         self._mass_cache: dict[int, FloatArray] = {}
         self._boundary_cache: dict[int, scipy.sparse.csr_array] = {}
-        self._levels = self._build()
+        with progress_callback(progress, "complex", "simplices") as report:
+            self._levels = list(self._build(report))
         self._cells = np.arange(self._n, dtype=np.int64)
         if empty == "drop" and measure == "data":
             self._drop_empty()
@@ -242,12 +267,16 @@ class RiemannianComplex:
                 raise InvalidInputError(f"bandwidth must be positive; got {h}")
             self._h = h
 
-    def _build(self) -> list[_Level]:
+    def _start_levels(self, report: Callable[[int], object] | None) -> _Levels:
+        n = self._n
+        return _Levels(_Level(np.arange(n, dtype=np.int64)[:, None], np.full(n, self._d, dtype=np.int64)), report)
+
+    def _build(self, report: Callable[[int], object] | None) -> list[_Level]:
         if self._source_kind == "datacells":
-            return self._build_datacells()
+            return self._build_datacells(report)
         if self._source_kind == "boxes":
-            return self._build_boxes()
-        return self._build_polytopes()
+            return self._build_boxes(report)
+        return self._build_polytopes(report)
 
     @cached_property
     def _facet_pairs(self) -> tuple[IntArray, IntArray, FloatArray]:
@@ -354,9 +383,9 @@ class RiemannianComplex:
         tol = 100.0 * float(self._part.tolerance) * max(1.0, math.sqrt(width))  # type: ignore[union-attr]
         return np.asarray(np.linalg.matrix_rank(pts, tol=tol), dtype=np.int64).reshape(-1)
 
-    def _build_polytopes(self) -> list[_Level]:
+    def _build_polytopes(self, report: Callable[[int], object] | None) -> list[_Level]:
         d, n = self._d, self._n
-        levels = [_Level(np.arange(n, dtype=np.int64)[:, None], np.full(n, d, dtype=np.int64))]
+        levels = self._start_levels(report)
         if self._max_dim >= 1:
             if self._nerve == "full":
                 for k in range(1, self._max_dim + 1):
@@ -458,9 +487,9 @@ class RiemannianComplex:
         pairs = known[known[:, 0] < known[:, 1]]
         return _nerve.unique_rows(pairs, n)[0]
 
-    def _build_boxes(self) -> list[_Level]:
+    def _build_boxes(self, report: Callable[[int], object] | None) -> list[_Level]:
         d, n = self._d, self._n
-        levels = [_Level(np.arange(n, dtype=np.int64)[:, None], np.full(n, d, dtype=np.int64))]
+        levels = self._start_levels(report)
         if self._max_dim < 1:
             return levels
         full = self._nerve == "full"
@@ -478,9 +507,9 @@ class RiemannianComplex:
             levels.append(_Level(S, dim))
         return levels
 
-    def _build_datacells(self) -> list[_Level]:
+    def _build_datacells(self, report: Callable[[int], object] | None) -> list[_Level]:
         d, n = self._d, self._n
-        levels = [_Level(np.arange(n, dtype=np.int64)[:, None], np.full(n, d, dtype=np.int64))]
+        levels = self._start_levels(report)
         if self._max_dim >= 1:
             pairs = np.sort(np.asarray(self._part.edges.cells, dtype=np.int64), axis=1)  # type: ignore[union-attr]
             pairs = _nerve.unique_rows(pairs, n)[0]
@@ -938,6 +967,101 @@ class RiemannianComplex:
             m = self._mass_diag(k)
             vecs = vecs * laplacian.pinv_sqrt(m)[:, None]
         return vals, vecs
+
+    # ------------------------------------------------------------------- pictures, export, pickling
+    def plot(
+        self,
+        ax: Any = None,
+        color_by: Literal["curvature", "mass"] | npt.ArrayLike | None = None,
+        *,
+        edge_color_by: Literal["curvature", "mass"] | npt.ArrayLike | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Draw the complex over its 2-D partition (vertices at cell centroids, edges, filled triangles).
+
+        ``color_by`` colours the vertices: ``"curvature"`` the Forman vertex curvature
+        F(i) = Σ_{e∋i} F(e)/deg(i) (:func:`~mlgeom_rs.vertex_curvature`, paper.md §5(b)), ``"mass"`` the
+        inner products M_0[i, i], or an array with one number per vertex. ``edge_color_by`` colours
+        the edges likewise: ``"curvature"`` the statistical Ricci curvature
+        κ(i, j) = 1 − W₁(m_i, m_j)/d(i, j) (:func:`~mlgeom_rs.edge_curvature`, paper.md §5), ``"mass"``
+        M_1, or one number per edge in the order of ``simplices(1)``; ``color_by="curvature"`` colours
+        the edges by curvature too unless ``edge_color_by`` is given. With the data measure the
+        curvatures use the complex's data. Other keywords (``show_partition``, ``cmap``,
+        ``colorbar``) go to :func:`mlgeom_rs.plot.plot_complex`, which draws it; returns the Axes.
+        """
+        from .plot import plot_complex
+
+        if isinstance(color_by, str) and color_by == "curvature" and edge_color_by is None:
+            edge_color_by = "curvature"
+        return plot_complex(
+            self,
+            ax,
+            vertex_values=self._plot_values(0, color_by, "color_by"),
+            edge_values=self._plot_values(1, edge_color_by, "edge_color_by"),
+            **kwargs,
+        )
+
+    def _plot_values(self, k: int, how: Any, name: str) -> npt.ArrayLike | None:
+        if how is None:
+            return None
+        if k > self._max_dim:
+            raise InvalidInputError(f"{name} colours edges, and this complex has none (max_dim = {self._max_dim})")
+        if isinstance(how, str):
+            if how == "mass":
+                return self.mass_vector(k)
+            if how != "curvature":
+                raise InvalidInputError(f"{name} must be 'curvature', 'mass', an array or None; got {how!r}")
+            from .curvature import edge_curvature, vertex_curvature
+
+            X = self._X if self._measure == "data" else None
+            if k == 0:
+                return vertex_curvature(self, "forman", X)[self._cells]
+            return np.asarray(edge_curvature(self, "statistical_ricci", X))
+        return np.asarray(how)
+
+    def to_arrow(
+        self,
+        table: Literal["vertices", "edges", "triangles"] = "vertices",
+        *,
+        curvature: bool = True,
+        columns: dict[str, npt.ArrayLike] | None = None,
+    ) -> Any:
+        """The vertices (cell, label, mass M_0, centroid, curvature), edges (vertices, mass M_1,
+        intersection dimension, curvature) or triangles as a ``pyarrow.Table``; see
+        :func:`mlgeom_rs.complex_export.to_arrow`."""
+        from .complex_export import to_arrow
+
+        return to_arrow(self, table, curvature=curvature, columns=columns)
+
+    def to_parquet(
+        self, path: Any, table: Literal["vertices", "edges", "triangles"] = "vertices", **kwargs: Any
+    ) -> None:
+        """Write :meth:`to_arrow` of ``table`` to a Parquet file; see :func:`mlgeom_rs.complex_export.to_parquet`."""
+        from .complex_export import to_parquet
+
+        to_parquet(self, path, table, **kwargs)
+
+    def to_networkx(self) -> Any:
+        """The 1-skeleton as a :class:`networkx.Graph` with the masses as attributes (triangles in the
+        graph attributes); see :func:`mlgeom_rs.complex_export.to_networkx`."""
+        from .complex_export import to_networkx
+
+        return to_networkx(self)
+
+    def to_toponetx(self) -> Any:
+        """The complex as a TopoNetX ``SimplicialComplex`` with the masses as simplex attributes
+        (raises :class:`MissingDependencyError` without TopoNetX); see
+        :func:`mlgeom_rs.complex_export.to_toponetx`."""
+        from .complex_export import to_toponetx
+
+        return to_toponetx(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the partition (which pickles by its inputs, see ``mlgeom_rs._pickling``) and the
+        complex's arrays: the simplices, intersection dimensions, masses and boundaries computed so far
+        are stored, not recomputed; lookup tables derived from the partition are rebuilt on demand."""
+        klass = type(self)
+        return {k: v for k, v in self.__dict__.items() if not isinstance(getattr(klass, k, None), cached_property)}
 
     def __repr__(self) -> str:
         return f"RiemannianComplex(nerve={self._nerve!r}, measure={self._measure!r}, dim={self._d}, shape={self.shape})"

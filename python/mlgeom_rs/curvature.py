@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._progress import ProgressArg, progress_callback
 from ._validate import as_float_array, as_points, resolve_n_threads
 from .exceptions import InvalidInputError
 
@@ -124,26 +125,31 @@ def _run_engine(
     reg: float = 0.1,
     n_threads: Any = None,
     owners: tuple[int, int] | None = None,
+    progress: ProgressArg = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     if method not in ("exact", "sinkhorn"):
         raise InvalidInputError(f"method must be 'exact' or 'sinkhorn'; got {method!r}")
     alpha = _real(alpha, "alpha")
     if not 0.0 <= alpha <= 1.0:
         raise InvalidInputError(f"alpha must lie in [0, 1]; got {alpha}")
-    return _core.ollivier_ricci_csr(
-        np.ascontiguousarray(csr.indptr, dtype=np.int64),
-        np.ascontiguousarray(csr.indices, dtype=np.int64),
-        np.ascontiguousarray(csr.data, dtype=np.float64),
-        alpha=alpha,
-        base=_real(base, "base"),
-        exp_power=_real(exp_power, "exp_power"),
-        self_mass=self_mass,
-        nbr_mass=nbr_mass,
-        method=method,
-        reg=_real(reg, "reg"),
-        n_threads=resolve_n_threads(n_threads),
-        owners=owners,
-    )
+    base, exp_power, reg = _real(base, "base"), _real(exp_power, "exp_power"), _real(reg, "reg")
+    threads = resolve_n_threads(n_threads)
+    with progress_callback(progress, "Ollivier curvature", "edges") as report:
+        return _core.ollivier_ricci_csr(
+            np.ascontiguousarray(csr.indptr, dtype=np.int64),
+            np.ascontiguousarray(csr.indices, dtype=np.int64),
+            np.ascontiguousarray(csr.data, dtype=np.float64),
+            alpha=alpha,
+            base=base,
+            exp_power=exp_power,
+            self_mass=self_mass,
+            nbr_mass=nbr_mass,
+            method=method,
+            reg=reg,
+            n_threads=threads,
+            owners=owners,
+            progress=report,
+        )
 
 
 def ollivier_ricci(
@@ -157,6 +163,7 @@ def ollivier_ricci(
     method: Literal["exact", "sinkhorn"] = "exact",
     reg: float = 0.1,
     client: Any = None,
+    progress: ProgressArg = None,
 ) -> tuple[scipy.sparse.csr_array, npt.NDArray[np.float64]]:
     """Ollivier–Ricci curvature of every edge and node of a weighted undirected graph.
 
@@ -193,6 +200,10 @@ def ollivier_ricci(
         Distribute the per-edge transport problems: the graph goes to every worker once, each task solves
         the edges owned by a range of nodes (balanced by their stored entries); the values are identical
         (:mod:`mlgeom_rs.distributed.curvature`). ``n_threads`` then applies per task (default 1).
+    progress : bool or callable, optional
+        Report finished edges: ``True`` a bar on stderr, a callable is called as
+        ``progress(n_edges_done)`` about every 50 ms (default: a bar only on a terminal, after a
+        second). Ctrl-C (``KeyboardInterrupt``) stops the work within about 50 ms in any case.
 
     Returns
     -------
@@ -223,7 +234,7 @@ def ollivier_ricci(
 
         edge, node = ollivier_on_cluster(csr, client, engine=engine, n_threads=n_threads or 1)
     else:
-        edge, node = _run_engine(csr, n_threads=n_threads, **engine)
+        edge, node = _run_engine(csr, n_threads=n_threads, progress=progress, **engine)
     return scipy.sparse.csr_array((edge, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape), node
 
 
@@ -312,6 +323,9 @@ def _partition_of(obj: Any) -> tuple[Partition, npt.NDArray[np.int64] | None]:
     if inner is not None and not callable(inner) and hasattr(inner, "adjacency"):
         simplices = getattr(obj, "simplices", None)
         edges = np.asarray(simplices(1), dtype=np.int64) if callable(simplices) else None
+        cells = getattr(obj, "cells", None)
+        if edges is not None and cells is not None:  # vertex k of a complex is cell cells[k]
+            edges = np.asarray(cells, dtype=np.int64)[edges]
         return inner, edges
     if hasattr(obj, "adjacency") and hasattr(obj, "locate") and hasattr(obj, "facets"):
         return obj, None
@@ -393,6 +407,7 @@ def _ollivier_on(
     alpha: float,
     method: str,
     n_threads: Any,
+    progress: ProgressArg = None,
 ) -> npt.NDArray[np.float64]:
     """Ollivier κ on the setting's edges with the given edge lengths and neighbour weights
     (m_i(j) ∝ nbr_weight of the entry (i, j); None = uniform)."""
@@ -404,13 +419,21 @@ def _ollivier_on(
     scale = float(np.median(lengths[lengths > 0])) if (lengths > 0).any() else 1.0
     csr = _edge_csr(n, s.edges, lengths / scale)
     if nbr_weight is None:
-        edge, _node = _run_engine(csr, alpha=alpha, exp_power=0.0, method=method, n_threads=n_threads)
+        edge, _node = _run_engine(
+            csr, alpha=alpha, exp_power=0.0, method=method, n_threads=n_threads, progress=progress
+        )
     else:
         raw = _edge_csr(n, s.edges, np.ones(len(s.edges)))
         raw.data[:] = _entry_weights(raw, s.edges, nbr_weight)
         self_mass, nbr_mass = _measures(raw, alpha)
         edge, _node = _run_engine(
-            csr, alpha=alpha, self_mass=self_mass, nbr_mass=nbr_mass, method=method, n_threads=n_threads
+            csr,
+            alpha=alpha,
+            self_mass=self_mass,
+            nbr_mass=nbr_mass,
+            method=method,
+            n_threads=n_threads,
+            progress=progress,
         )
     return _edge_values(csr, edge, s.edges)
 
@@ -451,6 +474,7 @@ def edge_curvature(
     method: Literal["exact", "sinkhorn"] = "exact",
     n_threads: int | None = None,
     return_edges: bool = False,
+    progress: ProgressArg = None,
 ) -> Any:
     """Curvature of every edge (pair of adjacent cells) of a partition or complex.
 
@@ -481,6 +505,9 @@ def edge_curvature(
         (so a partition into equal cells with equal faces gives exactly 4 − deg(i) − deg(j)).
         Edges without a facet (measure 0) get NaN.
 
+    ``progress`` reports the edges done by the Ollivier engine (the two Ollivier kinds), and Ctrl-C
+    stops it, as in :func:`ollivier_ricci`.
+
     Returns
     -------
     ndarray (n_edges,), or (edges (n_edges, 2) int64, ndarray) with ``return_edges=True``.
@@ -488,19 +515,25 @@ def edge_curvature(
     if kind not in EDGE_KINDS:
         raise InvalidInputError(f"kind must be one of {', '.join(map(repr, EDGE_KINDS))}; got {kind!r}")
     s = _setting(cx, X)
-    values = _edge_kind(s, kind, alpha=alpha, method=method, n_threads=n_threads)
+    values = _edge_kind(s, kind, alpha=alpha, method=method, n_threads=n_threads, progress=progress)
     return (s.edges, values) if return_edges else values
 
 
-def _edge_kind(s: _Setting, kind: str, *, alpha: float, method: str, n_threads: Any) -> npt.NDArray[np.float64]:
+def _edge_kind(
+    s: _Setting, kind: str, *, alpha: float, method: str, n_threads: Any, progress: ProgressArg = None
+) -> npt.NDArray[np.float64]:
     if len(s.edges) == 0:
         return np.zeros(0)
     lengths = np.linalg.norm(s.centres[s.edges[:, 0]] - s.centres[s.edges[:, 1]], axis=1)
     if kind == "statistical_ricci":
         directed = np.stack([s.face * s.mass[s.edges[:, 1]], s.face * s.mass[s.edges[:, 0]]], axis=1)
-        return _ollivier_on(s, lengths=lengths, nbr_weight=directed, alpha=alpha, method=method, n_threads=n_threads)
+        return _ollivier_on(
+            s, lengths=lengths, nbr_weight=directed, alpha=alpha, method=method, n_threads=n_threads, progress=progress
+        )
     if kind == "ollivier":
-        return _ollivier_on(s, lengths=lengths, nbr_weight=None, alpha=alpha, method=method, n_threads=n_threads)
+        return _ollivier_on(
+            s, lengths=lengths, nbr_weight=None, alpha=alpha, method=method, n_threads=n_threads, progress=progress
+        )
     return _forman_edges(s)[0]
 
 
@@ -612,8 +645,11 @@ def curvature_report(
     *,
     alpha: float = 0.5,
     n_threads: int | None = None,
+    progress: ProgressArg = None,
 ) -> dict[str, Any]:
     """Every curvature of a partition or complex, with quantiles: a plain dict of numpy arrays.
+
+    ``progress`` and Ctrl-C as in :func:`ollivier_ricci` (for each of the two Ollivier kinds).
 
     Keys:
 
@@ -634,7 +670,9 @@ def curvature_report(
         vertex["angle_defect"] = _vertex_kind(s, "angle_defect")
     if s.data:
         vertex["mass_defect"] = _vertex_kind(s, "mass_defect")
-    edge = {k: _edge_kind(s, k, alpha=alpha, method="exact", n_threads=n_threads) for k in EDGE_KINDS}
+    edge = {
+        k: _edge_kind(s, k, alpha=alpha, method="exact", n_threads=n_threads, progress=progress) for k in EDGE_KINDS
+    }
     levels = np.asarray(QUANTILE_LEVELS)
 
     def quantiles(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -8,7 +8,8 @@ Every error the package raises on purpose derives from :class:`MlgeomError`, so
     ├── InvalidInputError (also ValueError)  shapes, dtypes, NaN/inf, empty boxes, bad options
     ├── TooManyCellsError                    the partition would exceed ``max_cells``
     ├── NumericalError                       floating-point trouble the tolerance could not absorb
-    └── UnsupportedModelError (also TypeError)  a model, layer or activation :func:`mlgeom_rs.partition` cannot read
+    ├── UnsupportedModelError (also TypeError)  a model, layer or activation :func:`mlgeom_rs.partition` cannot read
+    └── MissingDependencyError (also ImportError)  an optional package a method needs is not installed
 
 The native module ``mlgeom_rs._core`` imports this module and raises these classes by
 name, so the names are part of the binding contract. This module must not import
@@ -17,7 +18,14 @@ name, so the names are part of the binding contract. This module must not import
 
 from __future__ import annotations
 
-__all__ = ["InvalidInputError", "MlgeomError", "NumericalError", "TooManyCellsError", "UnsupportedModelError"]
+__all__ = [
+    "InvalidInputError",
+    "MissingDependencyError",
+    "MlgeomError",
+    "NumericalError",
+    "TooManyCellsError",
+    "UnsupportedModelError",
+]
 
 
 class MlgeomError(Exception):
@@ -56,4 +64,13 @@ class UnsupportedModelError(MlgeomError, TypeError):
 
     The message names what is supported. Also a :class:`TypeError`, so ``except TypeError``
     catches it (the model is of a type the function does not accept).
+    """
+
+
+class MissingDependencyError(MlgeomError, ImportError):
+    """An optional package that a method needs is not installed (e.g. TopoNetX for
+    :meth:`RiemannianComplex.to_toponetx`).
+
+    The message says what to ``pip install``; ``name`` is the missing module. Also an
+    :class:`ImportError`, so ``except ImportError`` catches it.
     """

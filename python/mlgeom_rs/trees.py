@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._progress import ProgressArg, progress_callback
 from ._validate import as_flag, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError, NumericalError, UnsupportedModelError
@@ -86,6 +87,7 @@ def partition_tree(
     vertices: bool | None = None,
     check: bool = True,
     exact: bool = False,
+    progress: ProgressArg = None,
 ) -> TreePartition:
     """Cut ``box`` into the cells of a fitted scikit-learn decision tree or forest.
 
@@ -111,6 +113,9 @@ def partition_tree(
     vertices : bool, optional
         Keep the ``2**d`` corners of every cell (:meth:`~mlgeom_rs.Partition.vertices`, global vertex
         ids). Default: only for d <= 10 (a 64-feature model's cells have 2**64 corners).
+    progress : bool or callable, optional
+        Report finished cells (a bar, or ``progress(n_cells_done)``), as in
+        :func:`~mlgeom_rs.partition_hyperplanes`; Ctrl-C stops the work within about 50 ms.
     check : bool, default True
         Compare the per-cell predictions (from the leaf values) with ``model.predict`` at the cells'
         interior points, and raise :class:`NumericalError` on a disagreement (classes may differ only
@@ -184,17 +189,19 @@ def partition_tree(
         thresholds.append(np.ascontiguousarray(adjusted))
     if vertices and d > 30:
         raise InvalidInputError(f"vertices=True asks for 2**{d} corners per cell; pass vertices=False or None")
-    native = _core.partition_forest(
-        lefts,
-        rights,
-        features,
-        thresholds,
-        box.lo,
-        box.hi,
-        n_threads=threads,
-        max_cells=limit,
-        vertices=None if vertices is None else bool(vertices),
-    )
+    with progress_callback(progress, "forest partition") as report:
+        native = _core.partition_forest(
+            lefts,
+            rights,
+            features,
+            thresholds,
+            box.lo,
+            box.hi,
+            n_threads=threads,
+            max_cells=limit,
+            vertices=None if vertices is None else bool(vertices),
+            progress=report,
+        )
     # Plane k is the split of its first carrier node.
     node_offsets = np.concatenate([[0], np.cumsum([len(x) for x in lefts])]).astype(np.int64)
     all_features = np.concatenate(features)

@@ -79,21 +79,27 @@ pub struct AxisTree {
 
 /// Options of [`Forest::partition`].
 #[derive(Clone, Copy, Debug)]
-pub struct ForestOptions {
+pub struct ForestOptions<'a> {
     /// Worker threads; `None` uses rayon's global pool.
     pub n_threads: Option<usize>,
     /// Stop with [`GeomError::TooManyCells`] beyond this many cells.
     pub max_cells: usize,
     /// List the `2^d` corners of every cell; `None`: only when `d <= MAX_VERTEX_DIM`.
     pub vertices: Option<bool>,
+    /// Set from another thread to stop early with [`GeomError::Interrupted`] (checked at every cell).
+    pub cancel: Option<&'a AtomicBool>,
+    /// Incremented once per finished cell (for progress bars).
+    pub progress: Option<&'a AtomicUsize>,
 }
 
-impl Default for ForestOptions {
+impl Default for ForestOptions<'_> {
     fn default() -> Self {
         Self {
             n_threads: None,
             max_cells: 10_000_000,
             vertices: None,
+            cancel: None,
+            progress: None,
         }
     }
 }
@@ -371,6 +377,8 @@ impl Forest {
             max_cells,
             count: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            cancel: opts.cancel,
+            progress: opts.progress,
         };
         let mut root = State {
             bounds: [self.lo.as_slice(), self.hi.as_slice()].concat(),
@@ -384,12 +392,17 @@ impl Forest {
                 root.active.push(t as u32);
             }
         }
-        let Ok(chunks) = ctx.run(root, 0) else {
-            return Err(GeomError::TooManyCells {
-                limit: opts.max_cells,
-                suggested: opts.max_cells.saturating_mul(4),
-                bytes_per_cell: self.bytes_per_cell(with_vertices),
-            });
+        // A cancel wins over everything else that happened meanwhile.
+        let chunks = match ctx.run(root, 0) {
+            Ok(chunks) if !ctx.cancelled() => chunks,
+            Err(Stop::TooMany) if !ctx.cancelled() => {
+                return Err(GeomError::TooManyCells {
+                    limit: opts.max_cells,
+                    suggested: opts.max_cells.saturating_mul(4),
+                    bytes_per_cell: self.bytes_per_cell(with_vertices),
+                });
+            }
+            _ => return Err(GeomError::Interrupted),
         };
         self.assemble(chunks, with_vertices)
     }
@@ -891,12 +904,22 @@ struct Ctx<'a> {
     max_cells: usize,
     count: AtomicUsize,
     stop: AtomicBool,
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<&'a AtomicUsize>,
 }
 
-struct TooMany;
+/// Why the enumeration stopped early.
+enum Stop {
+    TooMany,
+    Interrupted,
+}
 
 impl Ctx<'_> {
-    fn run(&self, s: State, depth: usize) -> std::result::Result<Vec<Chunk>, TooMany> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    fn run(&self, s: State, depth: usize) -> std::result::Result<Vec<Chunk>, Stop> {
         if depth >= PARALLEL_DEPTH || s.active.is_empty() {
             let mut chunk = Chunk::default();
             self.sequential(s, &mut chunk)?;
@@ -918,7 +941,7 @@ impl Ctx<'_> {
         Ok(std::iter::once(head).chain(a).chain(b).collect())
     }
 
-    fn sequential(&self, root: State, out: &mut Chunk) -> std::result::Result<(), TooMany> {
+    fn sequential(&self, root: State, out: &mut Chunk) -> std::result::Result<(), Stop> {
         enum Task {
             Visit(State),
             Patch(usize),
@@ -931,11 +954,18 @@ impl Ctx<'_> {
                 Task::Patch(i) => out.nodes[i].value = (out.nodes.len() - i - 1) as u32,
                 Task::Visit(s) => match forest.choose(&s) {
                     None => {
+                        if self.cancelled() {
+                            self.stop.store(true, Ordering::Relaxed);
+                            return Err(Stop::Interrupted);
+                        }
                         if self.stop.load(Ordering::Relaxed)
                             || self.count.fetch_add(1, Ordering::Relaxed) >= self.max_cells
                         {
                             self.stop.store(true, Ordering::Relaxed);
-                            return Err(TooMany);
+                            return Err(Stop::TooMany);
+                        }
+                        if let Some(p) = self.progress {
+                            p.fetch_add(1, Ordering::Relaxed);
                         }
                         let leaf = (out.boxes.len() / s.bounds.len()) as u32;
                         out.nodes.push(Node {

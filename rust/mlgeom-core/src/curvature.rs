@@ -23,6 +23,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -331,7 +332,7 @@ pub enum TransportMethod {
 
 /// Options of [`ollivier_ricci`].
 #[derive(Clone, Copy, Debug)]
-pub struct OllivierOptions {
+pub struct OllivierOptions<'a> {
     /// Worker threads; `None` uses rayon's global pool.
     pub n_threads: Option<usize>,
     pub method: TransportMethod,
@@ -339,14 +340,20 @@ pub struct OllivierOptions {
     /// so that disjoint ranges split the work across machines with the same values (each edge is
     /// computed by one owner, the same one as for the whole graph). Node curvatures are then NaN.
     pub owners: Option<(usize, usize)>,
+    /// Set from another thread to stop early with [`GeomError::Interrupted`] (checked per node).
+    pub cancel: Option<&'a AtomicBool>,
+    /// Incremented by the number of edges finished (each edge once), for progress bars.
+    pub progress: Option<&'a AtomicUsize>,
 }
 
-impl Default for OllivierOptions {
+impl Default for OllivierOptions<'_> {
     fn default() -> Self {
         Self {
             n_threads: None,
             method: TransportMethod::Exact,
             owners: None,
+            cancel: None,
+            progress: None,
         }
     }
 }
@@ -417,10 +424,17 @@ fn edge_curvatures(graph: &CsrGraph, measures: &Measures, active: &[bool], opts:
             .with_min_len(16)
             .filter(|&x| active[x])
             .map(|x| {
+                if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    return Err(GeomError::Interrupted);
+                }
                 let slot = rayon::current_thread_index().unwrap_or(0) % workspaces.len();
                 let mut guard = workspaces[slot].lock().unwrap_or_else(|e| e.into_inner());
                 let ws = guard.get_or_insert_with(|| Workspace::new(n));
-                ws.owner_edges(graph, measures, x, opts.method)
+                let owned = ws.owner_edges(graph, measures, x, opts.method)?;
+                if let Some(p) = opts.progress {
+                    p.fetch_add(owned.len(), Ordering::Relaxed);
+                }
+                Ok(owned)
             })
             .collect::<Result<Vec<_>>>()
     })?;
@@ -1226,6 +1240,30 @@ mod tests {
             one.edge.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             two.edge.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn progress_counts_every_edge_once_and_cancel_stops() {
+        let n = 60;
+        let edges: Vec<_> = (0..n)
+            .map(|i| (i, (i + 1) % n, 1.0))
+            .chain((0..n / 2).map(|i| (i, i + n / 2, 2.0)))
+            .collect();
+        let g = graph_from_edges(n, &edges);
+        let measures = exponential_measures(&g, 0.5, std::f64::consts::E, 2.0).unwrap();
+        let done = AtomicUsize::new(0);
+        let opts = OllivierOptions {
+            progress: Some(&done),
+            ..Default::default()
+        };
+        ollivier_ricci(&g, &measures, opts).unwrap();
+        assert_eq!(done.load(Ordering::Relaxed), edges.len());
+        let cancel = AtomicBool::new(true);
+        let opts = OllivierOptions {
+            cancel: Some(&cancel),
+            ..Default::default()
+        };
+        assert_eq!(ollivier_ricci(&g, &measures, opts).unwrap_err(), GeomError::Interrupted);
     }
 
     #[test]

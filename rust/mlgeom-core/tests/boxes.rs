@@ -7,7 +7,7 @@ use common::uniform;
 use mlgeom_core::bits::pattern_bit;
 use mlgeom_core::{AxisTree, Forest, ForestOptions, GeomError, NO_CELL, Partition};
 
-fn opts(n_threads: Option<usize>) -> ForestOptions {
+fn opts(n_threads: Option<usize>) -> ForestOptions<'static> {
     ForestOptions {
         n_threads,
         ..ForestOptions::default()
@@ -466,6 +466,38 @@ fn too_many_cells() {
     )
     .unwrap_err();
     assert!(matches!(err, GeomError::TooManyCells { limit: 10, .. }), "{err:?}");
+}
+
+#[test]
+fn progress_counts_cells_and_cancel_interrupts() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let trees = random_forest(3, 4, 6, 0, 2);
+    let (lo, hi) = unit(3);
+    let done = AtomicUsize::new(0);
+    let p = Partition::from_forest(
+        &trees,
+        &lo,
+        &hi,
+        ForestOptions {
+            progress: Some(&done),
+            ..ForestOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(done.load(Ordering::Relaxed), p.n_cells);
+    let cancel = AtomicBool::new(true);
+    let err = Partition::from_forest(
+        &trees,
+        &lo,
+        &hi,
+        ForestOptions {
+            cancel: Some(&cancel),
+            max_cells: 10, // a cancel wins over the cell limit
+            ..ForestOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err, GeomError::Interrupted);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use numpy::{PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::errors::{catch_panic, raise};
-use crate::partition::NativePartition;
+use crate::partition::{NativePartition, run_interruptible};
 
 /// Partition the box [lo, hi] into the common refinement of the leaves of axis-aligned trees
 /// (see `mlgeom_rs.partition_tree`).
@@ -15,8 +15,11 @@ use crate::partition::NativePartition;
 /// left = right = -1, and a point goes left iff `x[feature] <= threshold`. The result's payload
 /// holds per cell its box lo (d), hi (d) and the leaf of every tree (node index, as float);
 /// see `mlgeom_core::boxes` for the plane, carrier and pattern conventions.
+///
+/// Ctrl-C and `progress` (cells done) as in `partition_hyperplanes`.
 #[pyfunction]
-#[pyo3(signature = (lefts, rights, features, thresholds, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, vertices = None))]
+#[pyo3(signature = (lefts, rights, features, thresholds, lo, hi, /, *, n_threads = None, max_cells = 10_000_000, vertices = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn partition_forest(
     py: Python<'_>,
     lefts: Vec<PyReadonlyArray1<'_, i64>>,
@@ -28,6 +31,7 @@ pub fn partition_forest(
     n_threads: Option<usize>,
     max_cells: usize,
     vertices: Option<bool>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<NativePartition> {
     let n = lefts.len();
     if rights.len() != n || features.len() != n || thresholds.len() != n {
@@ -60,11 +64,15 @@ pub fn partition_forest(
         })
         .collect();
     let (lo, hi) = (lo.as_array().to_vec(), hi.as_array().to_vec());
-    let opts = ForestOptions {
-        n_threads,
-        max_cells,
-        vertices,
-    };
-    let result = py.detach(|| catch_panic(|| Partition::from_forest(&trees, &lo, &hi, opts)));
-    Ok(NativePartition::from_partition(result.map_err(PyErr::from)?))
+    let result = run_interruptible(py, progress, |cancel, done| {
+        let opts = ForestOptions {
+            n_threads,
+            max_cells,
+            vertices,
+            cancel: Some(cancel),
+            progress: Some(done),
+        };
+        catch_panic(|| Partition::from_forest(&trees, &lo, &hi, opts))
+    })?;
+    Ok(NativePartition::from_partition(result))
 }

@@ -7,6 +7,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::errors::{catch_panic, raise};
+use crate::partition::run_interruptible;
 
 type Vector<'py, T> = Bound<'py, PyArray1<T>>;
 
@@ -19,10 +20,14 @@ type Vector<'py, T> = Bound<'py, PyArray1<T>>;
 /// curvature of each stored entry and of each node (mean over its edges; NaN when isolated).
 /// `owners=(start, stop)` computes only the edges owned by those nodes (NaN elsewhere, and NaN node
 /// curvatures): disjoint ranges split the work across machines with identical values.
+///
+/// Ctrl-C stops the work (`KeyboardInterrupt`); `progress`, if given, is called as `progress(n)` with
+/// the number of edges done (each undirected edge once) about every 50 ms, and once at the end.
 #[pyfunction]
 #[pyo3(signature = (
     indptr, indices, lengths, /, *, alpha = 0.5, base = std::f64::consts::E, exp_power = 2.0,
-    self_mass = None, nbr_mass = None, method = "exact", reg = 0.1, n_threads = None, owners = None
+    self_mass = None, nbr_mass = None, method = "exact", reg = 0.1, n_threads = None, owners = None,
+    progress = None
 ))]
 pub fn ollivier_ricci_csr<'py>(
     py: Python<'py>,
@@ -38,6 +43,7 @@ pub fn ollivier_ricci_csr<'py>(
     reg: f64,
     n_threads: Option<usize>,
     owners: Option<(usize, usize)>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vector<'py, f64>, Vector<'py, f64>)> {
     if n_threads == Some(0) {
         return Err(raise("InvalidInputError", "n_threads must be at least 1".to_string()));
@@ -81,12 +87,14 @@ pub fn ollivier_ricci_csr<'py>(
             ));
         }
     };
-    let opts = OllivierOptions {
-        n_threads,
-        method,
-        owners,
-    };
-    let result = py.detach(|| {
+    let result = run_interruptible(py, progress, |cancel, done| {
+        let opts = OllivierOptions {
+            n_threads,
+            method,
+            owners,
+            cancel: Some(cancel),
+            progress: Some(done),
+        };
         catch_panic(|| {
             let graph = CsrGraph::new(indptr, indices, lengths)?;
             let measures = match measures {

@@ -18,8 +18,9 @@ const POLL: Duration = Duration::from_millis(50);
 /// [`POLL`]: it re-attaches to run `py.check_signals()` (Ctrl-C raises `KeyboardInterrupt` there,
 /// which sets the cancel flag the core checks between splits) and to call `progress(n)` with the
 /// number of finished cells (an exception in the callback also cancels the work and is re-raised).
-/// `progress` is called once more with the final count when the work succeeded.
-fn run_interruptible<T: Send>(
+/// `progress` is called once more with the final count when the work succeeded. Every long native call
+/// (partitions, forests, Ollivier curvature) goes through it.
+pub(crate) fn run_interruptible<T: Send>(
     py: Python<'_>,
     progress: Option<Py<PyAny>>,
     work: impl FnOnce(&AtomicBool, &AtomicUsize) -> Result<T, PyGeomError> + Send,
