@@ -803,8 +803,8 @@ def _tree(model: Any, box: Box | tuple[Any, Any], check: bool, options: dict[str
             f"{type(model).__name__}: decision trees and forests need mlgeom_rs.trees.partition_tree, which this "
             f"build does not have; supported here: {SUPPORTED}"
         )
-    kwargs = dict(options)
     params = inspect.signature(hook).parameters
+    kwargs = {key: value for key, value in options.items() if key != "progress" or key in params}
     if "check" in params:
         kwargs["check"] = check
     if "exact" not in params:
