@@ -485,7 +485,13 @@ def partition(
         raise InvalidInputError(f"check must be True or False; got {check!r}")
     if client is not None or out is not None or shards is not None:
         return _relu_on_cluster(model, box, output_layer, n_threads, max_cells, ridges, client, out, shards, exact)
-    options: dict[str, Any] = {"n_threads": n_threads, "max_cells": max_cells, "ridges": ridges, "exact": exact, "progress": progress}
+    options: dict[str, Any] = {
+        "n_threads": n_threads,
+        "max_cells": max_cells,
+        "ridges": ridges,
+        "exact": exact,
+        "progress": progress,
+    }
     if output_layer is not None and not _is_weight_pair(model):
         raise InvalidInputError(
             "output_layer= applies only to a (weights, biases) pair; for a torch model a trailing ReLU decides it"
