@@ -262,3 +262,17 @@ def test_graph_laplacian_of_a_sharded_partition(client: Any, weights: str, form:
     want = mg.RiemannianComplex(ref).graph_laplacian(weights, form)
     assert abs(got - want).max() <= 1e-12 * max(1.0, abs(want).max())
     assert abs(got @ np.ones(ref.n_cells)).max() <= 1e-12 * max(1.0, abs(want).max()) or form == "symmetric"
+
+
+def test_exact_mode_shards(client: Any) -> None:
+    W = np.array([[1, 1], [1, -1], [0, 1], [-2, -2], [1, 0], [0, 1], [0, 0], [1, 2]], dtype=float)
+    c = np.array([-1, 0, -0.5, 2, -3, 0, 1.0, -1.5])
+    box = mg.Box(0, 1, dim=2)
+    assert_same(
+        mg.partition_hyperplanes(W, c, box, exact=True),
+        mg.partition_hyperplanes(W, c, box, client=client, shards=[0, 3, 7], exact=True),
+    )
+    ws, bs = _net([2, 6, 5, 1], 0)
+    assert_same(
+        mg.partition_relu(ws, bs, box, exact=True), mg.partition_relu(ws, bs, box, client=client, shards=3, exact=True)
+    )
