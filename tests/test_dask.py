@@ -6,6 +6,7 @@ complete, identical result with no half-written shard left. Skipped when dask.di
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import threading
 import time
@@ -14,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 distributed = pytest.importorskip("dask.distributed")
 pytest.importorskip("pyarrow")
@@ -276,3 +279,22 @@ def test_exact_mode_shards(client: Any) -> None:
     assert_same(
         mg.partition_relu(ws, bs, box, exact=True), mg.partition_relu(ws, bs, box, client=client, shards=3, exact=True)
     )
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    m=st.integers(1, 9),
+    d=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+    bits=st.lists(st.integers(0, 8), min_size=1, max_size=3, unique=True),
+)
+def test_any_sharding_bits_give_the_same_partition(client: Any, m: int, d: int, seed: int, bits: list[int]) -> None:
+    """Property: for any arrangement and any sharding bits, the shards hold exactly the single-machine cells,
+    facets and ridges (after relabelling); pickling keeps the result and drops what was read."""
+    W, c = _random_arrangement(m, d, seed)
+    box = mg.Box(0, 1, dim=d)
+    sp = mg.partition_hyperplanes(W, c, box, client=client, shards=[j for j in bits if j < m] or [0])
+    assert_same(mg.partition_hyperplanes(W, c, box), sp)
+    again = pickle.loads(pickle.dumps(sp))
+    assert "volumes" not in again.__dict__ and again.n_cells == sp.n_cells
+    np.testing.assert_array_equal(again.volumes, sp.volumes)

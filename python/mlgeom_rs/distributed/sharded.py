@@ -477,6 +477,12 @@ class ShardedPartition:
             out[idx] = np.where(local >= 0, local + self.offsets[s], -1)
         return out
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles the model spec, plan, shard metadata and path (or the in-memory Arrow tables, whose buffers
+        pickle without copies under protocol 5); columns read or joined since are dropped, not copied."""
+        keep = ("_spec", "_box", "_plan", "_metas", "_path", "_tables")
+        return {k: v for k, v in self.__dict__.items() if k in keep}
+
     def __repr__(self) -> str:
         where = f", path={self._path!r}" if self._path else ""
         return f"ShardedPartition(n_cells={self.n_cells}, n_shards={self.n_shards}, dim={self.dim}{where})"
