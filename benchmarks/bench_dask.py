@@ -58,7 +58,7 @@ def du(path: str) -> int:
 def cluster(n_workers: int) -> tuple[Any, Any]:
     from dask.distributed import Client, LocalCluster
 
-    c = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0)
+    c = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=0)
     return c, Client(c)
 
 

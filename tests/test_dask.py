@@ -28,7 +28,7 @@ from mlgeom_rs.distributed import ShardedPartition  # noqa: E402
 @pytest.fixture(scope="module")
 def client() -> Any:
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
     )
     with distributed.Client(cluster) as c:
         yield c

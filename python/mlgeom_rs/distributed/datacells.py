@@ -72,6 +72,7 @@ def _flip_keys(packed: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], n_bi
     weights = (np.arange(1, width + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
     base = (packed.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64) if width else np.zeros(n, np.uint64)
     buckets: list[list[Any]] = [[] for _ in range(n_buckets)]
+    small_cells = cells.astype(np.int32) if cells.size and cells.max() < 2**31 else cells  # fewer bytes to move
     for j in range(n_bits):
         byte, mask = j // 8, np.uint8(0x80 >> (j % 8))
         masked = packed.copy()
@@ -84,7 +85,7 @@ def _flip_keys(packed: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], n_bi
         for b in range(n_buckets):
             sel = bucket == b
             if sel.any():
-                buckets[b].append((keys[sel], np.full(int(sel.sum()), j, dtype=np.int64), cells[sel]))
+                buckets[b].append((keys[sel], np.full(int(sel.sum()), j, dtype=np.int32), small_cells[sel]))
     return [
         (
             np.concatenate([r[0] for r in rows]),
@@ -109,7 +110,7 @@ def _pair_bucket(*pieces: Any) -> npt.NDArray[np.int64]:
     keys, bits, cells = keys[order], bits[order], cells[order]
     same = (keys[1:] == keys[:-1]) & (bits[1:] == bits[:-1])
     k = np.flatnonzero(same)
-    return np.stack([cells[k], cells[k + 1], bits[k]], axis=1)
+    return np.stack([cells[k], cells[k + 1], bits[k]], axis=1).astype(np.int64)
 
 
 def _certify(layers: tuple[Any, Any, bool], box: Box, packed: Any, rows: Any, first_points: Any, tol: float) -> Any:
