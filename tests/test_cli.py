@@ -124,10 +124,35 @@ def test_analyze_pickled_sklearn(tmp_path):
     model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, (X[:, 0] > X[:, 1]).astype(int))
     path = tmp_path / "tree.pkl"
     path.write_bytes(pickle.dumps(model))
-    proc = _run("analyze", str(path), "--box", "0", "1")
+    proc = _run("analyze", str(path), "--box", "0", "1")  # refused: unpickling runs code from the file
+    assert proc.returncode == 1 and not proc.stdout
+    assert "arbitrary" in proc.stderr and "--trust-pickle" in proc.stderr and ".npz" in proc.stderr
+    proc = _run("analyze", str(path), "--box", "0", "1", "--trust-pickle")
     assert proc.returncode == 0, proc.stderr
     assert "DecisionTreeClassifier" in proc.stdout
-    assert "trust" in proc.stderr  # the unpickling warning
+    assert "can run any code" in proc.stderr  # the unpickling warning
+
+
+def test_refused_pickle_runs_nothing(tmp_path):
+    """A malicious pickle is not opened without the flag: its payload (creating a file) never runs."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.joblib"
+    path.write_bytes(pickle.dumps(Payload()))
+    proc = _run("analyze", str(path), "--box", "0", "1")
+    assert proc.returncode == 1 and "--trust-pickle" in proc.stderr
+    assert not marker.exists()
+
+
+def test_help_documents_the_flag():
+    proc = _run("analyze", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "--trust-pickle" in text and "arbitrary code" in text and "weights_only=True" in text
 
 
 @pytest.mark.skipif(not _has("torch"), reason="needs torch")
@@ -140,14 +165,26 @@ def test_analyze_torch_files(tmp_path):
     torch.save(model, tmp_path / "m.pt")
     torch.jit.script(model).save(str(tmp_path / "m_script.pt"))
     torch.save(model.state_dict(), tmp_path / "state.pt")
+    # A full module is a pickle: refused without the flag, with the reason and the safe alternatives.
+    proc = _run("analyze", str(tmp_path / "m.pt"), "--box", "-1", "1")
+    assert proc.returncode == 1 and not proc.stdout
+    assert "--trust-pickle" in proc.stderr and "arbitrary" in proc.stderr and "state_dict()" in proc.stderr
     outs = []
-    for name in ("m.pt", "m_script.pt"):
-        proc = _run("analyze", str(tmp_path / name), "--box", "-1", "1", "--json", str(tmp_path / f"{name}.json"))
+    for name, flags in (("m.pt", ["--trust-pickle"]), ("m_script.pt", []), ("state.pt", [])):
+        out = tmp_path / f"{name}.json"
+        proc = _run("analyze", str(tmp_path / name), "--box", "-1", "1", "--json", str(out), *flags)
         assert proc.returncode == 0, proc.stderr
-        outs.append(json.loads((tmp_path / f"{name}.json").read_text()))
-    assert outs[0]["n_cells"] == outs[1]["n_cells"]
-    assert [c["label"] for c in outs[0]["cells"]] == [c["label"] for c in outs[1]["cells"]]
-    proc = _run("analyze", str(tmp_path / "state.pt"), "--box", "-1", "1")
+        assert ("can run any code" in proc.stderr) == bool(flags)
+        outs.append(json.loads(out.read_text()))
+    for other in outs[1:]:  # TorchScript and state_dict (safe, no flag) give the module's cells
+        assert other["n_cells"] == outs[0]["n_cells"]
+        assert [c["label"] for c in other["cells"]] == [c["label"] for c in outs[0]["cells"]]
+    # A state_dict that is not a Linear/ReLU stack is refused with a clear message.
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3)).state_dict(), tmp_path / "bn.pt")
+    proc = _run("analyze", str(tmp_path / "bn.pt"), "--box", "-1", "1")
+    assert proc.returncode == 1 and "Linear layers" in proc.stderr
+    torch.save({"weights": [1, 2]}, tmp_path / "other.pt")
+    proc = _run("analyze", str(tmp_path / "other.pt"), "--box", "-1", "1")
     assert proc.returncode == 1 and "state_dict" in proc.stderr
 
 
@@ -164,7 +201,7 @@ def test_analyze_errors(net, tmp_path):
     proc = _run("analyze", str(tmp_path / "other.npz"), "--box", "0", "1")
     assert proc.returncode == 1 and "W0, b0" in proc.stderr
     (tmp_path / "thing.pkl").write_bytes(pickle.dumps({"not": "a model"}))
-    proc = _run("analyze", str(tmp_path / "thing.pkl"), "--box", "0", "1")
+    proc = _run("analyze", str(tmp_path / "thing.pkl"), "--box", "0", "1", "--trust-pickle")
     assert proc.returncode == 1 and "cannot partition" in proc.stderr
     # Boxes: inverted, wrong dimension, unreadable, missing.
     proc = _run("analyze", str(net), "--box", "1", "0")

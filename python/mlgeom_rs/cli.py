@@ -16,13 +16,22 @@ Commands
       layout of ``torch.nn.Linear.weight``; ReLU after every layer but the last, which is the linear
       output layer unless the archive holds ``output_layer=0``), or hyperplanes ``W`` (m, d) and ``c``
       (m,) for the arrangement ``W @ x + c = 0``;
-    - ``.pt``/``.pth``: a ``torch.save``-d ``nn.Sequential`` of Linear/ReLU layers, or a TorchScript
-      file of one (``torch.jit.script(model).save(path)``); needs torch;
-    - ``.pkl``/``.pickle``/``.joblib``: a pickled scikit-learn estimator (MLP with ReLU, linear model,
-      decision tree or forest), read with joblib when installed, else pickle.
+    - ``.pt``/``.pth``: a TorchScript file of an ``nn.Sequential`` of Linear/ReLU layers
+      (``torch.jit.script(model).save(path)``; only its layers and parameters are read, its code is
+      never run), or a ``state_dict`` of one (``torch.save(model.state_dict(), path)``, read with
+      ``torch.load(weights_only=True)``: Linear layers in the dict's order, ReLU between them, the
+      last one the linear output layer), or, with ``--trust-pickle``, a ``torch.save``-d module;
+      needs torch;
+    - ``.pkl``/``.pickle``/``.joblib``, with ``--trust-pickle`` only: a pickled scikit-learn estimator
+      (MLP with ReLU, linear model, decision tree or forest), read with joblib when installed, else
+      pickle.
 
-    **Unpickling runs code from the file** (pickle, joblib and ``torch.load`` of a full model alike):
-    analyze only files you trust. ``.npz`` files are read with ``allow_pickle=False`` and are safe.
+    **Untrusted files.** Unpickling runs code from the file: a pickle or joblib file, or a full
+    torch model (``torch.load(weights_only=False)``), can execute any Python command while it is
+    loaded. ``analyze`` therefore refuses them unless ``--trust-pickle`` is given, with a message
+    saying so. The formats it reads by default run nothing from the file: ``.npz`` (read with
+    ``allow_pickle=False``), ``.npy`` data, torch ``state_dict`` files (``weights_only=True``) and
+    TorchScript archives.
 
 Exit status: 0 on success; 1 when the work fails (a file that cannot be read, an unsupported model,
 a box that does not fit the model, an :class:`MlgeomError`, a missing optional dependency, or a
@@ -129,11 +138,13 @@ def _parser() -> argparse.ArgumentParser:
         "analyze",
         help="partition a box by a saved model and summarise the cells",
         description="Partition a box by a saved model (.npz of weights W0,b0,W1,b1,... or hyperplanes W,c; "
-        "a torch.save-d or TorchScript nn.Sequential of Linear/ReLU; a pickled or joblib scikit-learn MLP, "
-        "linear model, tree or forest) and print cells, volumes, adjacency and curvature. WARNING: loading a pickle, "
-        "joblib or full torch file runs code from it; analyze only files you trust.",
+        "a TorchScript file or a state_dict of a torch nn.Sequential of Linear/ReLU; with --trust-pickle also a "
+        "torch.save-d module or a pickled/joblib scikit-learn MLP, linear model, tree or forest) and print cells, "
+        "volumes, adjacency and curvature. Loading a pickle, a joblib file or a full torch module runs code from "
+        "the file, so these are refused unless you pass --trust-pickle; .npz, .npy, state_dict (read with "
+        "torch.load(weights_only=True)) and TorchScript files run nothing from the file.",
         epilog="Examples: mlgeom-rs analyze net.npz --box -1 1 --plot net.png;  "
-        "mlgeom-rs analyze forest.joblib --data X.npy --json cells.json",
+        "mlgeom-rs analyze forest.joblib --trust-pickle --data X.npy --json cells.json",
     )
     analyze.add_argument("model", metavar="MODEL", help="model file: .npz, .pt/.pth (torch), .pkl/.pickle/.joblib")
     analyze.add_argument(
@@ -157,6 +168,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--rows", type=int, default=10, metavar="N", help="cells listed in the summary (default 10)")
     analyze.add_argument("--no-check", action="store_true", help="skip comparing the cells with the model's predict")
+    analyze.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow pickles (.pkl/.pickle/.joblib: scikit-learn estimators) and full torch modules "
+        "(torch.save(model)); unpickling runs arbitrary code from the file, so pass this only for files "
+        "you made or trust",
+    )
     return parser
 
 
@@ -300,37 +318,95 @@ def _from_torchscript(scripted: Any) -> Any:
     return nn.Sequential(*convert(scripted)).eval()
 
 
-def _load_torch(path: Path) -> Any:
+#: Why pickles are refused by default; the error messages and ``--help`` say it the same way.
+UNPICKLING_RUNS_CODE = (
+    "loading it runs any code it contains (unpickling can execute arbitrary commands), so it is refused "
+    "unless you pass --trust-pickle"
+)
+
+
+def _refuse(path: Path, what: str, safe: str) -> CliError:
+    return CliError(
+        f"{path} is {what}: {UNPICKLING_RUNS_CODE}. If you made the file or trust where it came from, add "
+        f"--trust-pickle; otherwise {safe}"
+    )
+
+
+def _from_state_dict(path: Path, state: dict[str, Any]) -> tuple[str, Any]:
+    """A ReLU network from a state_dict of Linear layers: ``<name>.weight`` (out, in) and ``<name>.bias`` in the
+    dict's order (the modules' order for ``nn.Sequential``), ReLU between them, the last the linear output."""
+    weights: list[npt.NDArray[np.float64]] = []
+    biases: list[npt.NDArray[np.float64]] = []
+    names = [key[: -len(".weight")] for key in state if key.endswith(".weight")]
+    extra = sorted(set(state) - {f"{n}.weight" for n in names} - {f"{n}.bias" for n in names})
+    if extra or not names:
+        raise CliError(
+            f"{path} holds a state_dict with {'the entries ' + ', '.join(extra[:5]) if extra else 'no weights'}; "
+            "only Linear layers (<name>.weight, <name>.bias) of an nn.Sequential of Linear/ReLU can be read"
+        )
+    for name in names:
+        w = np.asarray(state[f"{name}.weight"].detach().cpu().double().numpy())
+        bias = state.get(f"{name}.bias")
+        b = np.zeros(w.shape[0]) if bias is None else np.asarray(bias.detach().cpu().double().numpy())
+        if w.ndim != 2 or b.shape != (w.shape[0],):
+            raise CliError(f"{path}: layer {name!r} is not a Linear layer (weight {w.shape}, bias {b.shape})")
+        if weights and w.shape[1] != weights[-1].shape[0]:
+            raise CliError(
+                f"{path}: layer {name!r} takes {w.shape[1]} inputs but the layer before it has {weights[-1].shape[0]} "
+                "outputs; the state_dict is not a Linear/ReLU stack in order"
+            )
+        weights.append(w)
+        biases.append(b)
+    return "network", ((weights, biases), True)
+
+
+def _load_torch(path: Path, trust_pickle: bool) -> tuple[str, Any]:
     try:
         import torch
     except ModuleNotFoundError:
         raise CliError(f"{path} is a torch file; reading it needs torch (pip install torch)") from None
     try:
         load_script: Any = torch.jit.load  # untyped in some torch versions
-        scripted = load_script(str(path), map_location="cpu")
-    except Exception:  # not a TorchScript archive: try a pickled module
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch >= 2.9 deprecates TorchScript; it still loads
+            scripted = load_script(str(path), map_location="cpu")
+    except Exception:  # not a TorchScript archive
         scripted = None
     if scripted is not None:
-        return _from_torchscript(scripted)
+        return "model", _from_torchscript(scripted)
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # holds objects other than tensors: a pickled module
+        if not trust_pickle:
+            raise _refuse(
+                path,
+                "a pickled torch model (torch.save(model))",
+                "save the weights instead: torch.save(model.state_dict(), path) or torch.jit.script(model).save(path)",
+            ) from exc
+    except Exception as exc:
+        raise CliError(f"cannot read {path} as a torch file: {exc}") from exc
+    else:
+        if isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values()):
+            return _from_state_dict(path, state)
+        raise CliError(
+            f"{path} holds a {type(state).__name__}, not a state_dict of tensors; save model.state_dict() or a "
+            "TorchScript file (torch.jit.script(model).save(path))"
+        )
+    print(
+        f"{PROG}: warning: --trust-pickle: unpickling {path.name}, which can run any code it contains", file=sys.stderr
+    )
     try:
         model = torch.load(str(path), map_location="cpu", weights_only=False)
     except Exception as exc:
         raise CliError(f"cannot read {path} as a torch model: {exc}") from exc
-    if isinstance(model, dict):
-        raise CliError(
-            f"{path} holds a state_dict (parameters only, no architecture); save the model itself "
-            "(torch.save(model, path)), a TorchScript file (torch.jit.script(model).save(path)), or the "
-            "weights as .npz (W0, b0, W1, b1, ...)"
-        )
     if hasattr(model, "eval"):
         model.eval()
-    return model
+    return "model", model
 
 
 def _load_pickle(path: Path) -> Any:
     print(
-        f"{PROG}: warning: loading {path.name} runs any code it contains (pickle); analyze only files you trust",
-        file=sys.stderr,
+        f"{PROG}: warning: --trust-pickle: unpickling {path.name}, which can run any code it contains", file=sys.stderr
     )
     try:
         try:
@@ -350,7 +426,7 @@ def _load_pickle(path: Path) -> Any:
         raise CliError(f"cannot unpickle {path}: {type(exc).__name__}: {exc}") from exc
 
 
-def _load_model(name: str) -> tuple[str, Any]:
+def _load_model(name: str, trust_pickle: bool = False) -> tuple[str, Any]:
     path = Path(name)
     if not path.exists():
         raise CliError(f"model file {name} does not exist")
@@ -360,12 +436,18 @@ def _load_model(name: str) -> tuple[str, Any]:
     if suffix in NPZ_SUFFIXES:
         return _load_npz(path)
     if suffix in TORCH_SUFFIXES:
-        return "model", _load_torch(path)
+        return _load_torch(path, trust_pickle)
     if suffix in PICKLE_SUFFIXES:
+        if not trust_pickle:
+            raise _refuse(
+                path,
+                f"a pickle ({suffix})",
+                "export the model's weights to .npz (a ReLU MLP: W0, b0, W1, b1, ...; hyperplanes: W, c)",
+            )
         return "model", _load_pickle(path)
     raise CliError(
         f"unknown model file type {suffix or '(no suffix)'!r} for {name}; use .npz (weights), .pt/.pth (torch) or "
-        ".pkl/.pickle/.joblib (scikit-learn)"
+        ".pkl/.pickle/.joblib (scikit-learn, with --trust-pickle)"
     )
 
 
@@ -501,7 +583,7 @@ def _analyze_picture(part: Partition, X: npt.NDArray[np.float64] | None, path: s
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    kind, payload = _load_model(args.model)
+    kind, payload = _load_model(args.model, args.trust_pickle)
     X = _load_data(args.data) if args.data is not None else None
     if args.box is not None:
         box: Any = (args.box[0], args.box[1])

@@ -993,6 +993,10 @@ class RiemannianComplex:
 
         if isinstance(color_by, str) and color_by == "curvature" and edge_color_by is None:
             edge_color_by = "curvature"
+        titles = {"curvature": ("Forman curvature", "statistical Ricci curvature"), "mass": ("mass M_0", "mass M_1")}
+        for key, how, k in (("vertex_label", color_by, 0), ("edge_label", edge_color_by, 1)):
+            if isinstance(how, str) and how in titles:
+                kwargs.setdefault(key, titles[how][k])
         return plot_complex(
             self,
             ax,

@@ -845,6 +845,8 @@ def plot_complex(
     show_partition: bool = True,
     cmap: str | None = None,
     colorbar: bool = True,
+    vertex_label: str = "vertex value",
+    edge_label: str = "edge value",
 ) -> Axes:
     """Draw the nerve complex of a 2-D partition over the partition (Gajer & Ravel, §2.2).
 
@@ -862,6 +864,8 @@ def plot_complex(
         Where to draw; default a new figure.
     show_partition : bool, default True
         Draw the cells underneath, faintly, with their facets.
+    vertex_label, edge_label : str
+        Titles of the two colour bars.
 
     Returns
     -------
@@ -896,23 +900,23 @@ def plot_complex(
     edge_mappable = None
     if edge_values is not None:
         vals = _values(edge_values, edges.shape[0], "edge_values")
-        edge_rgba, edge_mappable = _face_colors(_Colors("edge value", values=vals), cmap, None)
+        edge_rgba, edge_mappable = _face_colors(_Colors(edge_label, values=vals), cmap, None)
         edge_colors = edge_rgba
     ax.add_collection(LineCollection(list(points[edges]), colors=edge_colors, linewidths=1.2, gid=EDGES_GID, zorder=3))
     vertex_colors: Any = "k"
     vertex_mappable = None
     if vertex_values is not None:
         vals = _values(vertex_values, n0, "vertex_values")
-        vertex_rgba, vertex_mappable = _face_colors(_Colors("vertex value", values=vals), cmap, None)
+        vertex_rgba, vertex_mappable = _face_colors(_Colors(vertex_label, values=vals), cmap, None)
         vertex_colors = vertex_rgba
     ax.scatter(
         points[:, 0], points[:, 1], s=18, c=vertex_colors, edgecolors="k", linewidths=0.4, zorder=4, gid=VERTICES_GID
     )
     if colorbar:
         if vertex_mappable is not None:
-            ax.figure.colorbar(vertex_mappable, ax=ax, label="vertex value")
+            ax.figure.colorbar(vertex_mappable, ax=ax, label=vertex_label)
         if edge_mappable is not None:
-            ax.figure.colorbar(edge_mappable, ax=ax, label="edge value")
+            ax.figure.colorbar(edge_mappable, ax=ax, label=edge_label)
     _set_limits(ax, part.box.lo, part.box.hi, None)
     return ax
 
