@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 import mlgeom_rs as mg
 from mlgeom_rs.examples import figure1, random_arrangement
-from mlgeom_rs.plot import plot_complex, plot_slice
+from mlgeom_rs.plot import plot_slice
 
 DPI = 90
 
@@ -70,11 +70,11 @@ def main(out: Path) -> list[Path]:
     fig.axes[0].set_title("exact slice of a 5-input ReLU net")
     paths.append(_save(fig, out, "slice_5d.png"))
 
-    fig = Figure(figsize=(5.6, 4.4), layout="constrained")
+    fig = Figure(figsize=(6.8, 4.4), layout="constrained")
     part = random_arrangement(8, 2, seed=3).partition()
     cx = mg.RiemannianComplex(part, nerve="full")
-    plot_complex(cx, fig.add_subplot(), vertex_values=mg.vertex_curvature(part))
-    fig.axes[0].set_title("nerve complex, vertices by Forman curvature")
+    cx.plot(fig.add_subplot(), color_by="curvature")  # Forman at the cells, statistical Ricci on the edges
+    fig.axes[0].set_title("nerve complex by curvature")
     paths.append(_save(fig, out, "complex_curvature.png"))
 
     try:

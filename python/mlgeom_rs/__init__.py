@@ -14,9 +14,11 @@ Public API: :class:`Box`, :func:`partition_hyperplanes`, :class:`Partition`,
 pictures (``Partition.plot``, ``Partition.plot3d``, :func:`plot_slice`, :func:`slice_partition`;
 matplotlib, optional), and
 the exceptions :class:`MlgeomError`, :class:`InvalidInputError`, :class:`TooManyCellsError`,
-:class:`NumericalError`, :class:`UnsupportedModelError`, :class:`MissingDependencyError`. The nerve of a partition as a Riemannian
-simplicial complex: :class:`RiemannianComplex` (boundary and mass matrices, Hodge, graph and extended
-Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`), :class:`SimplicialSpline` and
+:class:`NumericalError`, :class:`UnsupportedModelError`, :class:`MissingDependencyError`. The nerve
+of a partition as a Riemannian simplicial complex: :class:`RiemannianComplex` (boundary and mass
+matrices, Hodge, graph and extended Laplacians, Betti numbers, spectra; :mod:`mlgeom_rs.laplacian`;
+``plot``, ``to_arrow``/``to_parquet``, ``to_networkx``, ``to_toponetx``:
+:mod:`mlgeom_rs.complex_export`), :class:`SimplicialSpline` and
 :func:`refine` (model refinement, :class:`RefinedModel`).
 Through the layers of a ReLU network: :class:`LayerTrace` and :class:`ConstantForm` (pulled-back
 forms, metrics and volumes on the data cells of every layer); :class:`GeometricPenalty` (differentiable
