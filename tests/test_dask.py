@@ -160,6 +160,19 @@ def test_relu_network_written_to_parquet(client: Any, tmp_path: Path) -> None:
 def test_without_client_the_options_are_refused() -> None:
     with pytest.raises(mg.InvalidInputError, match="client"):
         mg.partition_hyperplanes([[1.0, 0.0]], [-0.5], mg.Box(0, 1, dim=2), out="x")
+    with pytest.raises(mg.InvalidInputError, match="dask.distributed.Client"):
+        mg.partition_relu([[[1.0, 0.0]], [[1.0]]], [[0.0], [0.0]], mg.Box(0, 1, dim=2), client=object())
+
+
+def test_bad_shards_are_refused(client: Any, tmp_path: Path) -> None:
+    box = mg.Box(0, 1, dim=2)
+    with pytest.raises(mg.InvalidInputError, match="distinct bit indices"):
+        mg.partition_hyperplanes([[1.0, 0.0]], [-0.5], box, client=client, shards=[0, 0])
+    with pytest.raises(mg.InvalidInputError, match="at least 1"):
+        mg.partition_hyperplanes([[1.0, 0.0]], [-0.5], box, client=client, shards=0)
+    mg.partition_hyperplanes([[1.0, 0.0]], [-0.5], box, client=client, out=tmp_path / "done")
+    with pytest.raises(mg.InvalidInputError, match="already holds"):
+        mg.partition_hyperplanes([[1.0, 0.0]], [-0.5], box, client=client, out=tmp_path / "done")
 
 
 def test_killing_a_worker_mid_run_gives_the_complete_result(client: Any, tmp_path: Path) -> None:
