@@ -70,13 +70,14 @@ def partition_on_cluster(
             raise InvalidInputError(f"{outdir} already holds a sharded partition; choose an empty directory")
         os.makedirs(outdir, exist_ok=True)
     order = np.argsort(-np.nan_to_num(plan.estimates, nan=1.0), kind="stable")  # heaviest first
-    # The spec (the model's weights) travels inside every task rather than as scattered data: a task rerun
-    # after a worker loss then never waits on data that died with the worker.
+    # The spec (the model's weights) goes to every worker once, under a fresh key (an equal spec released by
+    # an earlier call may still be on its way out); with a copy on each worker, losing one loses no data.
+    spec_data = client.scatter(spec, broadcast=True, hash=False)
     run_id = uuid.uuid4().hex[:12]
     futures = [
         client.submit(
             run_shard,
-            spec,
+            spec_data,
             box,
             int(s),
             list(plan.shards[s]),
