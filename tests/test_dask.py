@@ -233,6 +233,11 @@ def test_data_cells_of_a_dask_array(client: Any, widths: list[int], n: int) -> N
     np.testing.assert_array_equal(got.by_lp, want.by_lp)
     np.testing.assert_allclose(got.witnesses, want.witnesses, atol=1e-12)
     assert dc.shuffle_bytes > 0 and (dc.adjacency() != ref.adjacency()).nnz == 0
+    for got_map, want_map in zip(dc.affine_maps, ref.affine_maps, strict=True):
+        np.testing.assert_allclose(got_map, want_map, rtol=1e-12, atol=1e-12)
+    for i in (0, dc.n_cells // 2, dc.n_cells - 1):
+        for a, b in zip(dc.pullback(i), ref.pullback(i), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_model_partition_on_the_cluster(client: Any) -> None:

@@ -27,8 +27,9 @@ import numpy.typing as npt
 
 from .. import _core
 from ..box import Box
-from ..datacells import ADJACENCY_TOLERANCE_REL, DataCellEdges
+from ..datacells import ADJACENCY_TOLERANCE_REL, DataCellEdges, DataCells
 from ..partition import _readonly
+from ..relu import AffineMaps
 
 __all__ = ["DistributedDataCells", "data_cells_on_cluster"]
 
@@ -251,6 +252,27 @@ class DistributedDataCells:
         wit = np.concatenate([r[1] for r in done]) if done else np.zeros((0, d))
         lp = np.concatenate([r[2] for r in done]) if done else np.zeros(0, bool)
         return DataCellEdges(_readonly(kept[:, :2].copy()), _readonly(kept[:, 2].copy()), _readonly(wit), _readonly(lp))
+
+    @cached_property
+    def _cells(self) -> DataCells:
+        """The same cells, in the same order, built from one point per cell (the representatives): every
+        per-cell query of :class:`DataCells` without the full data set."""
+        ws, bs, out = self._layers
+        native = _core.data_cells(list(ws), list(bs), np.ascontiguousarray(self._points), output_layer=out)
+        return DataCells(native, self._box, list(self._layer_sizes))
+
+    def pullback(self, i: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Every neuron's pre-activation on cell ``i`` as an affine map, as :meth:`DataCells.pullback`."""
+        return self._cells.pullback(i)
+
+    def halfspaces(self, i: int, *, reduce: bool = False) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """As :meth:`DataCells.halfspaces`."""
+        return self._cells.halfspaces(i, reduce=reduce)
+
+    @property
+    def affine_maps(self) -> AffineMaps:
+        """The network output on each cell as an affine map, as :attr:`DataCells.affine_maps`."""
+        return self._cells.affine_maps
 
     def adjacency(self) -> Any:
         """Symmetric 0/1 adjacency of the data cells, ``scipy.sparse.csr_array`` (n_cells, n_cells)."""
