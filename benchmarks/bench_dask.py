@@ -158,14 +158,16 @@ def main() -> None:
     n_points = 1_000_000 if args.quick else 10_000_000
     results: dict[str, Any] = {"load_before": os.getloadavg(), "partition": [], "data_cells": []}
     print(f"load average before: {results['load_before']}", flush=True)
-    for k in args.workers:
-        r = bench_partition(k, widths, shards)
-        results["partition"].append(r)
-        print(json.dumps(r), flush=True)
+    # The short data-cell runs first, then the partitions with the most workers first (the longest run last).
     for k in args.workers:
         r = bench_data_cells(k, [6, 24, 24, 1], n_points)
         results["data_cells"].append(r)
         print(json.dumps(r), flush=True)
+    for k in sorted(args.workers, reverse=True):
+        r = bench_partition(k, widths, shards)
+        results["partition"].append(r)
+        print(json.dumps(r), flush=True)
+    results["partition"].sort(key=lambda r: r["workers"])
     results["load_after"] = os.getloadavg()
     print(f"load average after: {results['load_after']}")
     print()
