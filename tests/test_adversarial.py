@@ -40,7 +40,9 @@ IDS = [f"{c.family}/{c.name}" for c in CASES]
 KNOWN = {
     "relu_dead/2-D z=(1+1e-15)h1-h2 with h1==h2 (nearly dead)": (
         "relu.rs treats a neuron whose pulled-back gradient is below 1e-13 of its weights as cancelled (bit 0), but "
-        "z = 2^-50 h1 is positive on the cell: locate/patterns disagree with the network"
+        "z = 2^-50 h1 is positive on the cell: locate/patterns disagree with the network. Float mode cannot tell "
+        "this slope from rounding noise; it now says so (ToleranceWarning, Partition.snapped = 1), and exact=True "
+        "decides it (tests/test_exact.py)"
     ),
     "nearly_coincident/3-D copy 1e-9 apart through a near-co-axial triple (fuzz)": (
         "an edge 13 tolerances long is within the tolerance of three planes that only nearly share a line: the "

@@ -6,10 +6,14 @@ input floats.
 * exact and near-degenerate input (lattices, perturbed lattices, every adversarial family): the cell count is the
   exact rational count of ``adversarial.exact_cell_count`` and the invariants hold; a cell thinner than float64 can
   resolve is certified to exist but may measure 0 (measures stay float64);
+* float mode never differs silently: where its combinatorics differ from exact mode's, it counted the snapped
+  decisions (``Partition.snapped``) and issued a ``ToleranceWarning``; on exact and generic input it is silent;
 * the flag itself: reported on the result, validated, accepted by every partition function.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -78,8 +82,11 @@ def test_decimal_concurrency_is_decided_exactly(mg):
     W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 2.0]])
     c = np.array([-1 / 3, -1 / 3, -2 / 3, -1.0])
     box = mg.Box(0, 1, dim=2)
-    assert mg.partition_hyperplanes(W, c, box).n_cells == 8
+    with pytest.warns(mg.ToleranceWarning, match="exact=True"):
+        snapped = mg.partition_hyperplanes(W, c, box)
+    assert snapped.n_cells == 8 and snapped.snapped > 0
     part = mg.partition_hyperplanes(W, c, box, exact=True)
+    assert part.snapped == 0
     assert part.n_cells == exact_cell_count(W, c, box.lo, box.hi) == 10
     assert not _invariants(part, Case("decimal", "1/3", box.lo, box.hi, W=W, c=c))
     assert mg.partition_hyperplanes(W[:3], c[:3], box, exact=True).n_cells == 6
@@ -91,7 +98,9 @@ def test_nearly_coincident_hyperplanes_are_distinct(mg):
     box = mg.Box(0, 1, dim=2)
     W = np.array([[1.0, 0.0], [-3.0, 0.0], [1.0, 1e-15]])
     c = np.array([-0.5, 1.5, -0.5])
-    assert mg.partition_hyperplanes(W, c, box).n_cells == 2
+    with pytest.warns(mg.ToleranceWarning):
+        assert mg.partition_hyperplanes(W, c, box).snapped == 1  # row 2 merged with rows 0, 1
+    assert _quiet(mg, lambda: mg.partition_hyperplanes(W[:2], c[:2], box)).snapped == 0
     part = mg.partition_hyperplanes(W, c, box, exact=True)
     assert part.n_cells == exact_cell_count(W, c, box.lo, box.hi) == 3
     interior = np.asarray(part.facets.cells)[:, 1] >= 0
@@ -99,10 +108,31 @@ def test_nearly_coincident_hyperplanes_are_distinct(mg):
     assert carriers == {(0, 1), (2,)}
 
 
+def _quiet(mg, run):
+    """``run()`` with ToleranceWarning raised as an error: float mode must not warn here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mg.ToleranceWarning)
+        return run()
+
+
+def _float_or_warned(mg, run):
+    """(float partition or None on NumericalError, whether a ToleranceWarning came with it)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            part = run()
+        except mg.NumericalError:
+            return None, False
+    warned = any(issubclass(w.category, mg.ToleranceWarning) for w in caught)
+    assert warned == (part.snapped > 0), (warned, part.snapped)
+    return part, warned
+
+
 @settings(max_examples=examples(40), deadline=None)
 @given(arr=random_arrangements(dims=(2, 3, 4, 5, 6), max_m=(7, 6, 5, 5, 4)))
 def test_exact_and_float_agree_on_generic_input(mg, arr):
-    a, b = arr.partition(mg), arr.partition(mg, exact=True)
+    a, b = _quiet(mg, lambda: arr.partition(mg)), arr.partition(mg, exact=True)
+    assert a.snapped == 0
     assert _combinatorics(a) == _combinatorics(b), repr(arr)
     np.testing.assert_allclose(a.volumes, b.volumes, rtol=1e-9, atol=1e-12 * arr.scale**arr.d)
     np.testing.assert_allclose(a.facets.areas, b.facets.areas, rtol=1e-9, atol=1e-12 * arr.scale ** (arr.d - 1))
@@ -111,8 +141,10 @@ def test_exact_and_float_agree_on_generic_input(mg, arr):
 @settings(max_examples=examples(40), deadline=None)
 @given(arr=lattice_arrangements())
 def test_exact_lattices_have_the_exact_count_in_both_modes(mg, arr):
-    """Small-integer input is exactly degenerate and exactly represented: both modes give the exact combinatorics."""
-    a, b = arr.partition(mg), arr.partition(mg, exact=True)
+    """Small-integer input is exactly degenerate and exactly represented: both modes give the exact combinatorics,
+    and float mode knows it (no snapped decision: its tolerance only ever met exact zeros)."""
+    a, b = _quiet(mg, lambda: arr.partition(mg)), arr.partition(mg, exact=True)
+    assert a.snapped == 0
     assert b.n_cells == exact_cell_count(arr.W, arr.c, arr.lo, arr.hi), repr(arr)
     assert _combinatorics(a) == _combinatorics(b), repr(arr)
     assert not _invariants(b, _as_case(arr)), repr(arr)
@@ -121,8 +153,11 @@ def test_exact_lattices_have_the_exact_count_in_both_modes(mg, arr):
 @settings(max_examples=examples(40), deadline=None)
 @given(arr=near_degenerate_arrangements())
 def test_near_degenerate_input_gets_its_exact_count(mg, arr):
-    """Perturbed by 3e-10 .. 1e-8 (a few tolerances): float mode may snap, exact mode must not."""
+    """Perturbed by 3e-10 .. 1e-8 (a few tolerances): float mode may snap, but then says so; exact mode must not."""
     part = arr.partition(mg, exact=True)
+    snapped, warned = _float_or_warned(mg, lambda: arr.partition(mg))
+    if snapped is not None and not warned:
+        assert _combinatorics(snapped) == _combinatorics(part), repr(arr)
     assert part.n_cells == exact_cell_count(arr.W, arr.c, arr.lo, arr.hi), repr(arr)
     assert not _invariants(part, _as_case(arr)), repr(arr)
 
@@ -140,6 +175,9 @@ def test_adversarial_families_in_exact_mode(mg, case):
     if hyperplanes is not None and case.exact_ok:
         W, c = hyperplanes
         assert part.n_cells == exact_cell_count(W, c, case.lo, case.hi), repr(case)
+    floated, warned = _float_or_warned(mg, lambda: case.run(mg))
+    if floated is not None and not warned:
+        assert _combinatorics(floated) == _combinatorics(part), f"float mode differs silently; {case!r}"
 
 
 @st.composite
@@ -158,7 +196,7 @@ def relu_nets(draw):
 def test_relu_exact_and_float_agree_on_generic_nets(mg, net):
     ws, bs, d = net
     box = mg.Box(-1, 1, dim=d)
-    a, b = mg.partition_relu(ws, bs, box), mg.partition_relu(ws, bs, box, exact=True)
+    a, b = _quiet(mg, lambda: mg.partition_relu(ws, bs, box)), mg.partition_relu(ws, bs, box, exact=True)
     assert _combinatorics(a) == _combinatorics(b)
     np.testing.assert_allclose(a.volumes, b.volumes, rtol=1e-9, atol=1e-12)
     for x, y in zip(a.affine_maps, b.affine_maps, strict=True):
@@ -173,3 +211,6 @@ def test_relu_neuron_dead_up_to_one_ulp_is_decided_exactly(mg):
     box = mg.Box(-1, 1, dim=2)
     part = mg.partition_relu([w1, w2], [np.zeros(2), np.zeros(1)], box, output_layer=False, exact=True)
     assert sorted(part.labels) == ["000", "111"]
+    with pytest.warns(mg.ToleranceWarning):
+        snapped = mg.partition_relu([w1, w2], [np.zeros(2), np.zeros(1)], box, output_layer=False)
+    assert sorted(snapped.labels) == ["000", "110"] and snapped.snapped == 1

@@ -69,7 +69,8 @@ def test_affine_limits_and_reproduction(cx):
     for pen in ("face_jump", "laplacian"):
         for lam in (None, 0.0, 3.0, 1e9):
             sp = mg.SimplicialSpline(cx, kind="affine", penalty=pen, lam=lam).fit(X, lin)
-            np.testing.assert_allclose(sp.predict(X), lin, atol=1e-8)
+            # λ = 1e9 amplifies the rounding of the facet measures (~1e-16) by ~λ: allow 1e-6 there
+            np.testing.assert_allclose(sp.predict(X), lin, atol=1e-8 if lam is None or lam < 1e6 else 1e-6)
             # gradients of cells with < 3 points rest on the tiny ridge or on λ·Pen: ill-conditioned at the
             # extremes of λ, so looser than the values
             np.testing.assert_allclose(sp.gradients_[:, 0], np.tile([2.0, -1.0], (part.n_cells, 1)), atol=1e-3)

@@ -34,6 +34,7 @@ from .exceptions import (
     MissingDependencyError,
     MlgeomError,
     NumericalError,
+    ToleranceWarning,
     TooManyCellsError,
     UnsupportedModelError,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "MlgeomError",
     "ModelPartition",
     "NumericalError",
+    "ToleranceWarning",
     "Partition",
     "RefinedModel",
     "ReluModelPartition",

@@ -101,6 +101,9 @@ class NativePartition:
     def exact(self) -> bool:
         """Whether every combinatorial decision was certified with exact arithmetic (`exact=True`)."""
     @property
+    def snapped(self) -> int:
+        """Float mode: decisions the tolerance snapped that exact arithmetic contradicts (see `Partition.snapped`)."""
+    @property
     def has_ridges(self) -> bool: ...
     @property
     def max_facet_area_mismatch(self) -> float:

@@ -11,6 +11,9 @@ Every error the package raises on purpose derives from :class:`MlgeomError`, so
     ├── UnsupportedModelError (also TypeError)  a model, layer or activation :func:`mlgeom_rs.partition` cannot read
     └── MissingDependencyError (also ImportError)  an optional package a method needs is not installed
 
+One warning, :class:`ToleranceWarning` (a ``UserWarning``), says that float mode snapped the input to its
+tolerance where exact arithmetic decides otherwise (``exact=True`` gives the input's own cells).
+
 The native module ``mlgeom_rs._core`` imports this module and raises these classes by
 name, so the names are part of the binding contract. This module must not import
 ``mlgeom_rs._core`` (that would be circular).
@@ -23,6 +26,7 @@ __all__ = [
     "MissingDependencyError",
     "MlgeomError",
     "NumericalError",
+    "ToleranceWarning",
     "TooManyCellsError",
     "UnsupportedModelError",
 ]
@@ -74,3 +78,10 @@ class MissingDependencyError(MlgeomError, ImportError):
     The message says what to ``pip install``; ``name`` is the missing module. Also an
     :class:`ImportError`, so ``except ImportError`` catches it.
     """
+
+
+class ToleranceWarning(UserWarning):
+    """Float mode decided some predicates by its tolerance where exact arithmetic on the input decides otherwise
+    (a vertex within the tolerance of a hyperplane that does not pass exactly through it, or hyperplanes merged
+    as coincident that are not exactly proportional): the cells are those of the input snapped to the tolerance,
+    consistently. ``exact=True`` gives the input's own cells; ``Partition.snapped`` counts the decisions."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import operator
 import os
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -30,7 +31,7 @@ from ._guards import guard_cells
 from ._progress import ProgressArg, progress_callback
 from ._validate import as_flag, as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
-from .exceptions import InvalidInputError
+from .exceptions import InvalidInputError, ToleranceWarning
 from .tables import FacetTable, RidgeTable
 
 if TYPE_CHECKING:
@@ -48,6 +49,18 @@ DEFAULT_MAX_CELLS = 10_000_000
 def _readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     arr.setflags(write=False)
     return arr
+
+
+def warn_snapped(native: NativePartition) -> None:
+    """Issue a :class:`ToleranceWarning` if float mode snapped decisions that exact arithmetic contradicts."""
+    if native.snapped:
+        warnings.warn(
+            f"{native.snapped} predicate decision(s) were snapped to the tolerance ({native.tolerance:.2g}) where "
+            "exact arithmetic on the input decides otherwise: the cells are those of the input snapped to the "
+            "tolerance (consistent, but not the input's own); pass exact=True for the input's own cells",
+            ToleranceWarning,
+            stacklevel=4,
+        )
 
 
 def _as_box(box: Any, dim: int) -> Box:
@@ -249,6 +262,7 @@ def partition_hyperplanes(
             progress=report,
             exact=exact,
         )
+    warn_snapped(native)
     # Copies: W_arr/c_arr may be the caller's own arrays, which must stay writable.
     return Partition(native, box, _readonly(W_arr.copy()), _readonly(c_arr.copy()))
 
@@ -308,6 +322,18 @@ class Partition:
         """Whether every combinatorial decision was certified with exact arithmetic (``exact=True``;
         always for tree and forest partitions, whose thresholds compare exactly)."""
         return bool(self._native.exact)
+
+    @property
+    def snapped(self) -> int:
+        """Float mode: how many decisions the tolerance snapped where exact arithmetic on the input decides
+        otherwise (a vertex within ``tolerance`` of a hyperplane not exactly through it; a hyperplane merged into
+        a coincidence class without being exactly proportional to it). 0 means float mode found the input's own
+        combinatorics (up to vertices misplaced by more than the tolerance, which needs planes meeting at angles
+        below ~1e-6); a positive count comes with a :class:`ToleranceWarning`. Always 0 with ``exact=True`` and for
+        trees. For a ReLU network float mode counts the neurons its cancellation tolerance took as constant on a
+        cell although their composed slope (or offset) is not exactly zero; its other decisions on composed
+        planes are not audited (``exact=True`` decides them all)."""
+        return int(self._native.snapped)
 
     @property
     def tolerance(self) -> float:

@@ -24,7 +24,7 @@ from ._progress import ProgressArg, progress_callback
 from ._validate import as_flag, as_float_array, as_points, positive_int, resolve_n_threads
 from .box import Box
 from .exceptions import InvalidInputError
-from .partition import DEFAULT_MAX_CELLS, Partition, _as_box, _readonly
+from .partition import DEFAULT_MAX_CELLS, Partition, _as_box, _readonly, warn_snapped
 
 if TYPE_CHECKING:
     from .distributed import ShardedPartition
@@ -175,6 +175,7 @@ def partition_relu(
             exact=exact,
         )
     hidden = ws[:-1] if output_layer else ws
+    warn_snapped(native)
     return ReluPartition(native, box, [w.shape[0] for w in hidden], ws, bs, output_layer=bool(output_layer))
 
 

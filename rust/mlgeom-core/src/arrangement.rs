@@ -3,6 +3,9 @@
 //! Plane ids used throughout the core: `0..2d` are the box faces (`2k`: x_k = lo_k, `2k+1`: x_k = hi_k,
 //! both with outward unit normals), `2d + g` is coincidence class `g` of the input hyperplanes.
 
+use num_integer::Integer;
+use num_traits::{Signed, Zero};
+
 use crate::error::{Result, invalid};
 
 /// Relative tolerance of every geometric predicate. A point lies on a plane when its distance to the
@@ -51,6 +54,9 @@ pub struct Arrangement {
     pub exact: bool,
     /// Input coefficients of each class's plane (its first member, oriented as the class), `d + 1` per class.
     pub class_rows: Vec<f64>,
+    /// Float mode: class members not exactly proportional to their class's first member (merged by the
+    /// tolerance).
+    pub snapped_members: usize,
 }
 
 impl Arrangement {
@@ -160,6 +166,24 @@ impl Arrangement {
             class_rows.extend(normals[j * dim..(j + 1) * dim].iter().map(|v| sign * v));
             class_rows.push(sign * offsets[*j]);
         }
+        let row = |j: usize| -> Vec<f64> {
+            normals[j * dim..(j + 1) * dim]
+                .iter()
+                .copied()
+                .chain([offsets[j]])
+                .collect()
+        };
+        let snapped_members = classes
+            .iter()
+            .filter(|class| class.members.len() > 1)
+            .map(|class| {
+                let first = proportional_key(&row(class.members[0])).0;
+                class.members[1..]
+                    .iter()
+                    .filter(|&&j| proportional_key(&row(j)).0 != first)
+                    .count()
+            })
+            .sum();
         Ok(Self {
             dim,
             lo: lo.to_vec(),
@@ -171,6 +195,7 @@ impl Arrangement {
             classes,
             constant_bits,
             exact,
+            snapped_members,
             class_rows,
         })
     }
@@ -313,9 +338,22 @@ fn coincidence_classes(unit: &[(usize, Vec<f64>, f64)], lo: &[f64], hi: &[f64], 
 /// Groups hyperplanes (index, unit normal, offset) into classes of exactly proportional input rows (either
 /// orientation): the integer row of (w, c) divided by the gcd of its entries, with its first nonzero entry made
 /// positive, is the same for every member. Ordered by smallest member, oriented like [`coincidence_classes`].
+/// The integer form of a row (w, c) divided by the gcd of its entries with its first nonzero entry positive
+/// (equal for exactly proportional rows), and whether it was negated.
+fn proportional_key(row: &[f64]) -> (Vec<num_bigint::BigInt>, bool) {
+    let mut key = crate::exact::exact_row(row);
+    let g = key.iter().fold(num_bigint::BigInt::zero(), |g, v| g.gcd(v));
+    if !g.is_zero() {
+        key.iter_mut().for_each(|v| *v /= &g);
+    }
+    let flipped = key.iter().find(|v| !v.is_zero()).is_some_and(|v| v.is_negative());
+    if flipped {
+        key.iter_mut().for_each(|v| *v = -&*v);
+    }
+    (key, flipped)
+}
+
 fn proportional_classes(unit: &[(usize, Vec<f64>, f64)], normals: &[f64], offsets: &[f64]) -> Vec<CoincidenceClass> {
-    use num_integer::Integer;
-    use num_traits::{Signed, Zero};
     let dim = normals.len() / offsets.len().max(1);
     let mut groups: std::collections::HashMap<Vec<num_bigint::BigInt>, Vec<(usize, bool)>> =
         std::collections::HashMap::new();

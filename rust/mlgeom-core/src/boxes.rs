@@ -620,6 +620,7 @@ impl Forest {
             tol: 0.0,
             // Thresholds are compared as floats, exactly: every decision is certified.
             exact: true,
+            snapped: 0,
             n_bits,
             n_cells: n,
             pattern_words: words,

@@ -35,6 +35,11 @@ pub trait Model: Sync {
     fn exact(&self) -> bool {
         false
     }
+    /// Input hyperplanes that float mode merged into a coincidence class although they are not exactly
+    /// proportional to its first member (counted in `Partition::snapped`).
+    fn snapped_inputs(&self) -> usize {
+        0
+    }
     /// The first stage on the whole box (its table starts with the box faces); sets constant bits
     /// in `pattern` (all zeros on entry).
     fn start(&self, pattern: &mut [u64]) -> StageStart<Self::Stage>;
@@ -78,11 +83,14 @@ impl Model for Arrangement {
         self.exact
     }
 
+    fn snapped_inputs(&self) -> usize {
+        self.snapped_members
+    }
+
     fn start(&self, pattern: &mut [u64]) -> StageStart<()> {
         let mut table = PlaneTable::with_box(&self.lo, &self.hi);
-        if self.exact {
-            table.track_raw();
-        }
+        // The input planes are known exactly: exact mode decides with them, float mode audits with them.
+        table.track_raw();
         let mut ids = Vec::with_capacity(self.classes.len());
         for (g, class) in self.classes.iter().enumerate() {
             let p = self.class_plane(g);
@@ -92,12 +100,8 @@ impl Model for Arrangement {
                 .zip(&class.flipped)
                 .map(|(&j, &f)| (j as u32, f))
                 .collect();
-            ids.push(if self.exact {
-                let raw = &self.class_rows[g * (self.dim + 1)..(g + 1) * (self.dim + 1)];
-                table.push_raw(self.normal(p), self.offsets[p], raw, &bits)
-            } else {
-                table.push(self.normal(p), self.offsets[p], &bits)
-            });
+            let raw = &self.class_rows[g * (self.dim + 1)..(g + 1) * (self.dim + 1)];
+            ids.push(table.push_raw(self.normal(p), self.offsets[p], raw, &bits));
         }
         for &(j, bit) in &self.constant_bits {
             set_pattern_bit(pattern, j, bit);

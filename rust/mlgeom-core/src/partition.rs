@@ -21,6 +21,10 @@ pub struct Partition {
     pub tol: f64,
     /// Every combinatorial decision certified with exact arithmetic ([`crate::predicates`]).
     pub exact: bool,
+    /// Float mode: decisions the tolerance snapped that exact arithmetic contradicts, plus hyperplanes merged
+    /// into a coincidence class without being exactly proportional (0: the combinatorics are the input's own,
+    /// as far as the tolerance decided them).
+    pub snapped: usize,
     /// Pattern bits per cell (hyperplanes, or hidden neurons).
     pub n_bits: usize,
     pub n_cells: usize,
@@ -124,6 +128,7 @@ impl Partition {
         let n = buf.len();
         let sharded = opts.shard.is_some();
         check_consistency(model, &buf, sharded)?;
+        let snapped = buf.snapped;
         let pattern = |leaf: usize| &buf.patterns[leaf * w..(leaf + 1) * w];
 
         // Cells in lexicographic order of their patterns.
@@ -301,6 +306,7 @@ impl Partition {
             hi: model.hi().to_vec(),
             tol: model.tol(),
             exact: model.exact(),
+            snapped: snapped + model.snapped_inputs(),
             n_bits: model.n_bits(),
             n_cells: n,
             pattern_words: w,

@@ -5,6 +5,13 @@
 //! independent planes of its incidence set), certified by a float filter with a rigorous error bound and,
 //! where the float value lies inside that bound, decided with big integers ([`crate::exact`]). "On" then means
 //! exactly zero. New vertices get a verified error bound (and one Newton step towards the true vertex).
+//!
+//! Float mode never changes combinatorics silently: with `audit` (an arrangement, whose planes are known
+//! exactly), every decision that the tolerance snapped ("on the plane" at a nonzero float distance within
+//! `tol`) is re-decided exactly at the vertex its incidence set defines; the ones exact arithmetic puts off the
+//! plane are counted (`Partition::snapped`), and the Python layer warns that `exact=True` gives the input's own
+//! cells. Decisions beyond the tolerance are trusted: wrong only for a vertex whose float position is off by
+//! more than `tol` (planes meeting at angles below ~1e-6 rad).
 
 use std::sync::Arc;
 
@@ -19,11 +26,14 @@ use crate::polytope::{Certificate, Polytope, Side};
 pub struct Predicates {
     pub tol: f64,
     pub exact: bool,
+    /// Float mode: re-decide snapped decisions exactly and count the disagreements (see the module doc).
+    pub audit: bool,
 }
 
 impl Predicates {
     /// The side of every vertex of `poly` with respect to plane `p` into `sides`, and a signed value per
-    /// vertex into `dist` (proportional to the distance; used to place new vertices on cut edges).
+    /// vertex into `dist` (proportional to the distance; used to place new vertices on cut edges). Returns the
+    /// number of float decisions that exact arithmetic contradicts (only with `audit`; else 0).
     pub fn classify(
         &self,
         poly: &mut Polytope,
@@ -31,7 +41,7 @@ impl Predicates {
         p: u32,
         dist: &mut Vec<f64>,
         sides: &mut Vec<Side>,
-    ) {
+    ) -> usize {
         sides.clear();
         if !self.exact {
             poly.distances_into(planes.normal(p), planes.offset(p), dist);
@@ -45,16 +55,32 @@ impl Predicates {
                     0
                 })
             }));
-            return;
+            if !self.audit || !planes.has_raw(p) || poly.certificates.is_empty() {
+                return 0;
+            }
+            let mut snapped = 0;
+            for i in 0..sides.len() {
+                if sides[i] == Side::On {
+                    let row = planes.exact_row(p);
+                    let agrees = exact_point(poly, planes, i, false).is_some_and(|x| x.sign_of(row) == 0);
+                    snapped += usize::from(!agrees);
+                }
+            }
+            return snapped;
         }
         dist.clear();
         let (w, c) = planes.raw_row(p);
         for i in 0..poly.n_vertices() {
             let (sign, s) = certified_sign(w, c, poly.vertex(i), poly.certificates[i].err);
             dist.push(s);
-            let sign = sign.unwrap_or_else(|| exact_point(poly, planes, i).sign_of(planes.exact_row(p)));
+            let sign = sign.unwrap_or_else(|| {
+                exact_point(poly, planes, i, true)
+                    .expect("a vertex lies on d independent planes of its incidence set")
+                    .sign_of(planes.exact_row(p))
+            });
             sides.push(side_of(sign));
         }
+        0
     }
 
     /// Splits `poly` by plane `p` from its vertices' sides (see [`Polytope::split_by_sides`]).
@@ -89,25 +115,26 @@ fn side_of(sign: i8) -> Side {
     }
 }
 
-/// The exact position of vertex `i` (computed on first use and cached in its certificate). Its float
-/// coordinates become the correctly rounded ones.
-fn exact_point(poly: &mut Polytope, planes: &PlaneTable, i: usize) -> Arc<ExactPoint> {
+/// The exact position of vertex `i`: the intersection of the first d independent planes of its incidence set
+/// (computed on first use and cached in its certificate); `None` if its incidence set has rank below d (float
+/// mode's snapping can do that). With `place`, its float coordinates become the correctly rounded ones.
+fn exact_point(poly: &mut Polytope, planes: &PlaneTable, i: usize, place: bool) -> Option<Arc<ExactPoint>> {
     if let Some(p) = &poly.certificates[i].point {
-        return p.clone();
+        return Some(p.clone());
     }
     let d = poly.dim;
     let rows: Vec<&[BigInt]> = poly.incidence_of(i).iter().map(|&q| planes.exact_row(q)).collect();
-    let basis = independent_rows(&rows, d).expect("a vertex lies on d independent planes of its incidence set");
+    let basis = independent_rows(&rows, d)?;
     let chosen: Vec<&[BigInt]> = basis.iter().map(|&k| rows[k]).collect();
-    let point = Arc::new(ExactPoint::solve(&chosen).expect("independent planes meet in one point"));
-    let x = point.to_f64();
-    let err = x.iter().fold(0.0f64, |a, v| a.max(v.abs())) * f64::EPSILON * 4.0 + 1e-300;
-    poly.coords[i * d..(i + 1) * d].copy_from_slice(&x);
-    poly.certificates[i] = Certificate {
-        err,
-        point: Some(point.clone()),
-    };
-    point
+    let point = Arc::new(ExactPoint::solve(&chosen)?);
+    if place {
+        let x = point.to_f64();
+        let err = x.iter().fold(0.0f64, |a, v| a.max(v.abs())) * f64::EPSILON * 4.0 + 1e-300;
+        poly.coords[i * d..(i + 1) * d].copy_from_slice(&x);
+        poly.certificates[i].err = err;
+    }
+    poly.certificates[i].point = Some(point.clone());
+    Some(point)
 }
 
 /// The certificate of a new vertex at `x` on the planes `incidence`: one Newton step towards the
@@ -148,7 +175,7 @@ fn certify_vertex(planes: &PlaneTable, x: &mut [f64], incidence: &[u32]) -> Cert
         incidence: incidence.to_vec(),
         certificates: vec![Certificate::default()],
     };
-    exact_point(&mut poly, planes, 0);
+    exact_point(&mut poly, planes, 0, true).expect("a new vertex lies on d independent planes");
     x.copy_from_slice(&poly.coords);
     poly.certificates.pop().expect("one vertex")
 }

@@ -110,6 +110,8 @@ pub struct CellBuffer {
     pub ridge_keys: Vec<u128>,
     /// Largest facet-closure residual of any cell (see [`crate::measure::CellGeometry`]).
     pub max_closure_residual: f64,
+    /// Float decisions within the tolerance that exact arithmetic contradicts (float-mode audit).
+    pub snapped: usize,
 }
 
 impl CellBuffer {
@@ -155,6 +157,7 @@ impl CellBuffer {
         self.ridge_volumes.extend(other.ridge_volumes);
         self.ridge_keys.extend(other.ridge_keys);
         self.max_closure_residual = self.max_closure_residual.max(other.max_closure_residual);
+        self.snapped += other.snapped;
     }
 }
 
@@ -241,6 +244,8 @@ struct Context<'a, M: Model> {
     dim: usize,
     tol: f64,
     pred: Predicates,
+    /// Float decisions that exact arithmetic contradicts (see [`crate::predicates`]).
+    snapped: AtomicUsize,
     n_cells: AtomicUsize,
     stop: AtomicBool,
     too_many: AtomicBool,
@@ -312,8 +317,12 @@ impl<M: Model> Context<'_, M> {
             let mut dist = Vec::with_capacity(cell.poly.n_vertices());
             let mut sides = Vec::with_capacity(cell.poly.n_vertices());
             for &p in &pending {
-                self.pred
+                let snapped = self
+                    .pred
                     .classify(&mut cell.poly, &cell.planes, p, &mut dist, &mut sides);
+                if snapped > 0 {
+                    self.snapped.fetch_add(snapped, Ordering::Relaxed);
+                }
                 let above = sides.contains(&Side::Positive);
                 let below = sides.contains(&Side::Negative);
                 if above && below {
@@ -489,7 +498,9 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         pred: Predicates {
             tol: model.tol(),
             exact: model.exact(),
+            audit: false,
         },
+        snapped: AtomicUsize::new(0),
         n_cells: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         too_many: AtomicBool::new(false),
@@ -504,7 +515,9 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         }
     }
     let mut poly = Polytope::cuboid(model.lo(), model.hi());
-    if ctx.pred.exact {
+    // Float mode audits its snapped decisions where the planes are known exactly (arrangements).
+    ctx.pred.audit = !ctx.pred.exact && first.planes.has_raw(0);
+    if ctx.pred.exact || ctx.pred.audit {
         poly.certify();
     }
     for &p in &first.containing {
@@ -535,6 +548,7 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
     out.cut_planes = (0..ctx.shard_side.len() as u32)
         .filter(|&p| ctx.shard_side(p).is_some())
         .collect();
+    out.cells.snapped = ctx.snapped.load(Ordering::Relaxed);
     Ok(out)
 }
 

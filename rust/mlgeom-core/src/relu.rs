@@ -6,6 +6,7 @@
 //! Neuron k of layer l+1 bounds the cell by the plane (W_{l+1} J_l)_k · x + (W_{l+1} c_l + b_{l+1})_k = 0.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use num_bigint::BigInt;
 use num_traits::{Signed, Zero};
@@ -26,6 +27,9 @@ pub struct ReluNet {
     net: Network,
     /// Exact mode: every hidden layer's weights and biases as exact dyadic matrices (see [`Self::exact`]).
     exact_layers: Option<Vec<(DyadicMatrix, DyadicMatrix)>>,
+    /// Float mode: neurons taken as constant on a cell by the cancellation tolerance although their composed
+    /// gradient (or, for a neuron taken as ≡ 0, offset) is not exactly zero (reported as snapped decisions).
+    snapped: Arc<AtomicUsize>,
 }
 
 /// The stage of a cell being refined by hidden layer `layer` (1-based): that layer's pre-activations.
@@ -61,6 +65,7 @@ impl ReluNet {
             tol: probe.tol,
             net,
             exact_layers: None,
+            snapped: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -177,6 +182,10 @@ impl ReluNet {
                         // dense. A neuron ≡ 0 vanishes on every face of the cell.
                         let id = table.push(&vec![0.0; d], 0.0, &[(bit, false)]);
                         let cancelled = off[k].abs() <= 1e-12 * (layer.bias[k].abs() + row_scale * input_offset_scale);
+                        // Rounding noise and a true tiny slope look alike here: a snapped decision.
+                        if norm != 0.0 && norm.is_finite() || cancelled && off[k] != 0.0 {
+                            self.snapped.fetch_add(1, Ordering::Relaxed);
+                        }
                         if cancelled {
                             containing.push(id);
                         } else {
@@ -262,7 +271,12 @@ impl Model for ReluNet {
         self.exact_layers.is_some()
     }
 
+    fn snapped_inputs(&self) -> usize {
+        self.snapped.load(Ordering::Relaxed)
+    }
+
     fn start(&self, pattern: &mut [u64]) -> StageStart<LayerInput> {
+        self.snapped.store(0, Ordering::Relaxed);
         let d = self.dim();
         let mut identity = vec![0.0; d * d];
         (0..d).for_each(|k| identity[k * d + k] = 1.0);

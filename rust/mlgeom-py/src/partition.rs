@@ -246,6 +246,12 @@ impl NativePartition {
         self.inner.exact
     }
 
+    /// Float mode: decisions the tolerance snapped that exact arithmetic contradicts (see `Partition.snapped`).
+    #[getter]
+    fn snapped(&self) -> usize {
+        self.inner.snapped
+    }
+
     #[getter]
     fn has_ridges(&self) -> bool {
         self.inner.has_ridges
