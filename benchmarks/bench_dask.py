@@ -98,6 +98,7 @@ def bench_partition(n_workers: int, widths: list[int], shards: int) -> dict[str,
             "shards": sp.n_shards,
             "task_s_mean": float(np.mean([m["seconds"] for m in metas])),
             "task_s_max": float(np.max([m["seconds"] for m in metas])),
+            "cells_per_cpu_s": sp.n_cells / float(np.sum([m["cpu_seconds"] for m in metas])),
             "peak_rss_per_worker_MB": [p / 2**20 for p in peaks],
             "arrow_bytes": int(sum(m["bytes"] for m in metas)),
             "parquet_bytes": du(out),
@@ -172,14 +173,15 @@ def main() -> None:
     print(f"load average after: {results['load_after']}")
     print()
     print(
-        "| workers | cells | wall s | cells/s | task s mean/max | peak RSS/worker MB | Arrow MB | Parquet MB | cut facets | join s |"
+        "| workers | cells | wall s | cells/s | cells/CPU-s | task s mean/max | peak RSS/worker MB | Arrow MB "
+        "| Parquet MB | cut facets | join s |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results["partition"]:
         rss = "/".join(f"{p:.0f}" for p in r["peak_rss_per_worker_MB"])
         print(
             f"| {r['workers']} | {r['cells']:,} | {r['wall_s']:.1f} | {r['cells_per_s']:,.0f} | "
-            f"{r['task_s_mean']:.2f}/{r['task_s_max']:.2f} | {rss} | {r['arrow_bytes'] / 2**20:,.0f} | "
+            f"{r['cells_per_cpu_s']:,.0f} | {r['task_s_mean']:.2f}/{r['task_s_max']:.2f} | {rss} | {r['arrow_bytes'] / 2**20:,.0f} | "
             f"{r['parquet_bytes'] / 2**20:,.0f} | {r['cut_facets']:,} | {r['join_s']:.2f} |"
         )
     print()

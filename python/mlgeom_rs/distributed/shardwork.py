@@ -87,7 +87,7 @@ def run_shard(
     out: str | None,
 ) -> dict[str, Any]:
     """Compute shard ``s``; write it under ``out`` (returning its metadata) or return its tables in memory."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     tables = _tables(spec, box, shard, options)
     cells = tables["cells"]
     meta: dict[str, Any] = {
@@ -98,6 +98,8 @@ def run_shard(
         "n_cut": int(np.asarray(tables["facets"].column("cut")).sum()),
         "bytes": int(sum(t.nbytes for t in tables.values())),
         "seconds": time.perf_counter() - start,
+        # CPU seconds of the worker process meanwhile (the task's own work on a worker with one thread).
+        "cpu_seconds": time.process_time() - cpu_start,
         # Peak resident memory of this worker process so far (KiB on Linux).
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "pid": os.getpid(),
