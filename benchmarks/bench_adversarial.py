@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def run_exact(case: adv.Case, repeats: int, row: dict, float_part) -> None:
     row["exact_invariants"] = [b for b in adv.check_invariants(part, case) if b not in thin] or "ok"
     row["exact_count_ok"] = None if row["exact_cells"] is None else bool(part.n_cells == row["exact_cells"])
     row["modes_agree"] = None if float_part is None else combinatorics(float_part) == combinatorics(part)
+    # float mode must not differ silently: it counts the decisions it snapped (and warns)
+    row["silent"] = None if float_part is None else bool(not row["modes_agree"] and float_part.snapped == 0)
     row["exact_float_ratio"] = seconds / row["seconds"] if row["seconds"] else None
 
 
@@ -123,7 +126,7 @@ def summarise(rows: list[dict]) -> list[list[str]]:
                 median,
                 f"{exact_inv}/{exact_ok}" + (f" (+{len(rs) - exact_ok} BUG)" if exact_ok < len(rs) else ""),
                 _count(rs, "exact_count_ok"),
-                _count(rs, "modes_agree"),
+                _count(rs, "modes_agree") + f" ({sum(bool(r.get('silent')) for r in rs)} silent)",
                 f"{ratios[len(ratios) // 2]:.2f} (max {ratios[-1]:.2f})" if ratios else "–",
             ]
         )
@@ -184,6 +187,7 @@ def run_generic(repeats: int, threads: int = 1) -> list[dict]:
             row["float_s"], fp = None, None
         row["exact_s"], ep = best_time(lambda run=run: run(True), repeats)
         row["cells_float"] = None if fp is None else fp.n_cells
+        row["float_snapped"] = None if fp is None else fp.snapped
         row["cells_exact"] = ep.n_cells
         row["agree"] = None if fp is None else combinatorics(fp) == combinatorics(ep)
         row["ratio"] = None if row["float_s"] is None else row["exact_s"] / row["float_s"]
@@ -205,7 +209,9 @@ def main() -> None:
     parser.add_argument("--generic", action="store_true", help="also time larger generic/degenerate inputs")
     args = parser.parse_args()
 
-    rows = [run_case(case, args.repeats) for case in adv.all_cases()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mg.ToleranceWarning)  # counted in the tables instead
+        rows = [run_case(case, args.repeats) for case in adv.all_cases()]
     header = [
         "family",
         "cases",
@@ -226,15 +232,28 @@ def main() -> None:
         "equal to the exact rational count (where computed); = reference: same labels, volumes and adjacency as the "
         "scipy reference (where reliable); time: one thread, best of "
         f"{args.repeats}; exact: the same with exact=True (invariants, count, and whether float mode gave the same "
-        "labels and facets); exact/float time: median (max) per-case ratio. A cell thinner than float64 resolves "
+        "labels and facets; 'silent': differing without a snapped decision reported, which must be 0); exact/float "
+        "time: median (max) per-case ratio. A cell thinner than float64 resolves "
         "may measure 0 in exact mode (certified to exist; measures are float64): not counted as a violation."
     )
-    generic = run_generic(args.repeats) if args.generic else []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mg.ToleranceWarning)  # counted in the tables instead
+        generic = run_generic(args.repeats) if args.generic else []
     if generic:
         print()
         print(
             markdown(
-                ["input", "kind", "cells float", "cells exact", "float = exact", "float s", "exact s", "exact/float"],
+                [
+                    "input",
+                    "kind",
+                    "cells float",
+                    "cells exact",
+                    "float = exact",
+                    "float snapped",
+                    "float s",
+                    "exact s",
+                    "exact/float",
+                ],
                 [
                     [
                         g["input"],
@@ -242,6 +261,7 @@ def main() -> None:
                         "–" if g["cells_float"] is None else str(g["cells_float"]),
                         str(g["cells_exact"]),
                         "–" if g["agree"] is None else ("yes" if g["agree"] else "no"),
+                        "–" if g["float_snapped"] is None else str(g["float_snapped"]),
                         "–" if g["float_s"] is None else f"{g['float_s']:.4f}",
                         f"{g['exact_s']:.4f}",
                         "–" if g["ratio"] is None else f"{g['ratio']:.2f}",
