@@ -99,11 +99,13 @@ def _flip_keys(packed: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], n_bi
     ]
 
 
-def _pair_bucket(*pieces: Any) -> npt.NDArray[np.int64]:
-    """Shuffle reduce side: (cell_a, cell_b, bit) rows, cell_a < cell_b, for equal (masked pattern, bit)."""
+def _pair_bucket(*pieces: Any) -> tuple[npt.NDArray[np.int64], int]:
+    """Shuffle reduce side: (cell_a, cell_b, bit) rows, cell_a < cell_b, for equal (masked pattern, bit), and
+    the bytes of the bucket's input."""
     pieces = tuple(p for p in pieces if p is not None)
     if not pieces:
-        return np.zeros((0, 3), dtype=np.int64)
+        return np.zeros((0, 3), dtype=np.int64), 0
+    nbytes = int(sum(sum(a.nbytes for a in p) for p in pieces))
     keys = np.concatenate([p[0] for p in pieces])
     bits = np.concatenate([p[1] for p in pieces])
     cells = np.concatenate([p[2] for p in pieces])
@@ -111,7 +113,7 @@ def _pair_bucket(*pieces: Any) -> npt.NDArray[np.int64]:
     keys, bits, cells = keys[order], bits[order], cells[order]
     same = (keys[1:] == keys[:-1]) & (bits[1:] == bits[:-1])
     k = np.flatnonzero(same)
-    return np.stack([cells[k], cells[k + 1], bits[k]], axis=1).astype(np.int64)
+    return np.stack([cells[k], cells[k + 1], bits[k]], axis=1).astype(np.int64), nbytes
 
 
 def _certify(layers: tuple[Any, Any, bool], box: Box, packed: Any, rows: Any, first_points: Any, tol: float) -> Any:
@@ -181,7 +183,8 @@ class DistributedDataCells:
         self._packed, self._counts, self._first, self._points = groups
         self._layer_sizes = tuple(layer_sizes)
         self.shuffle_bytes = 0
-        """Bytes moved between workers by the adjacency shuffle (0 until :attr:`edges` is computed)."""
+        """Bytes through the adjacency shuffle, all buckets (an upper bound of what crosses the network; 0 until
+        :attr:`edges` is computed)."""
 
     @property
     def n_cells(self) -> int:
@@ -233,10 +236,9 @@ class DistributedDataCells:
             client.submit(_flip_keys, self._packed[b], b, self.n_bits, n_buckets, pure=False) for b in blocks if b.size
         ]
         pieces = [[client.submit(lambda m, r: m[r], m, r, pure=False) for m in maps] for r in range(n_buckets)]
-        sizes = client.gather([client.submit(_nbytes, *bucket, pure=False) for bucket in pieces])
-        self.shuffle_bytes = int(sum(sizes))
-        pairs = client.gather([client.submit(_pair_bucket, *bucket, pure=False) for bucket in pieces])
-        rows = np.concatenate(pairs) if pairs else np.zeros((0, 3), np.int64)
+        reduced = client.gather([client.submit(_pair_bucket, *bucket, pure=False) for bucket in pieces])
+        self.shuffle_bytes = int(sum(size for _, size in reduced))
+        rows = np.concatenate([r for r, _ in reduced]) if reduced else np.zeros((0, 3), np.int64)
         rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
         tol = ADJACENCY_TOLERANCE_REL * float(np.linalg.norm(self._box.hi - self._box.lo))
         first_points = client.scatter(self._points, broadcast=True, hash=False)
@@ -287,7 +289,3 @@ class DistributedDataCells:
         return (
             f"DistributedDataCells(n_cells={self.n_cells}, n_bits={self.n_bits}, layer_sizes={list(self._layer_sizes)})"
         )
-
-
-def _nbytes(*pieces: Any) -> int:
-    return int(sum(sum(a.nbytes for a in p) for p in pieces if p is not None))
