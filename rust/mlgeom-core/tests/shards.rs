@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use common::{random_arrangement, uniform};
 use mlgeom_core::{Dense, Model, NO_CELL, Partition, PartitionOptions, RefineOptions, ReluNet};
+use proptest::prelude::*;
 
 fn shard_of<M: Model>(model: &M, shard: &[(usize, bool)]) -> Partition {
     let opts = PartitionOptions {
@@ -140,4 +141,23 @@ fn a_shard_bit_out_of_range_is_invalid_input() {
         Partition::new(&a, opts),
         Err(mlgeom_core::GeomError::InvalidInput(_))
     ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Any arrangement, any sharding bits: the shards hold exactly the cells of the whole partition, and
+    /// their cut facets pair up into exactly its facets across the shard boundaries.
+    #[test]
+    fn any_sharding_bits_make_the_whole_partition(
+        d in 1usize..4,
+        m in 1usize..9,
+        seed in 0u64..1000,
+        bits in proptest::collection::btree_set(0usize..8, 1..4),
+    ) {
+        let (w, c) = random_arrangement(m, d, seed);
+        let a = mlgeom_core::Arrangement::new(&w, &c, &vec![0.0; d], &vec![1.0; d]).unwrap();
+        let bits: Vec<usize> = bits.into_iter().filter(|&j| j < m).collect();
+        check_shards(&a, if bits.is_empty() { &[0] } else { &bits });
+    }
 }
