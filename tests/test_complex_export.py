@@ -54,6 +54,19 @@ def test_pickle_data_measure_with_dropped_cells():
     np.testing.assert_allclose(kappa, mg.edge_curvature(cx, "forman"), equal_nan=True)
 
 
+def test_pickle_of_a_data_cells_complex_says_why_not():
+    rng = np.random.default_rng(0)
+    ws, bs = [rng.standard_normal((4, 2)), rng.standard_normal((1, 4))], [rng.standard_normal(4), np.zeros(1)]
+    X = rng.uniform(-1, 1, (50, 2))
+    cx = mg.RiemannianComplex(mg.data_cells((ws, bs), X), X=X)
+    with pytest.raises(TypeError, match="DataCells cannot be pickled"):
+        pickle.dumps(cx)
+    pytest.importorskip("pyarrow")  # exports work (no curvature: it needs a partition's facets)
+    v = cx.to_arrow("vertices")
+    assert v.column_names == ["vertex", "cell", "label", "mass", "centroid"] and v.num_rows == cx.shape[0]
+    assert cx.to_arrow("edges").num_rows == cx.shape[1] == cx.to_networkx().number_of_edges()
+
+
 def test_arrow_tables(cx):
     pytest.importorskip("pyarrow")
     v = cx.to_arrow("vertices")
