@@ -404,7 +404,7 @@ impl Forest {
             }
             _ => return Err(GeomError::Interrupted),
         };
-        self.assemble(chunks, with_vertices)
+        self.assemble(chunks, with_vertices, opts.cancel)
     }
 
     /// Descends tree `t` from node `n` while its split does not cross the box `bounds` (lo then hi).
@@ -475,7 +475,16 @@ impl Forest {
     }
 
     /// Sorts the cells, measures them, and pairs their faces into facets.
-    fn assemble(&self, chunks: Vec<Chunk>, with_vertices: bool) -> Result<Partition> {
+    /// The partition from the enumerated cells. It can take longer than the enumeration (facets by tree
+    /// descents, global vertex ids by one sort), so `cancel` is checked between the phases and per cell.
+    fn assemble(&self, chunks: Vec<Chunk>, with_vertices: bool, cancel: Option<&AtomicBool>) -> Result<Partition> {
+        let check = || {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                Err(GeomError::Interrupted)
+            } else {
+                Ok(())
+            }
+        };
         let d = self.dim();
         let n_trees = self.n_trees();
         let n: usize = chunks.iter().map(|c| c.boxes.len()).sum::<usize>() / (2 * d);
@@ -508,6 +517,7 @@ impl Forest {
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
+        check()?;
         let mut leaf_to_cell = vec![0u32; n];
         for (cell, &leaf) in order.iter().enumerate() {
             leaf_to_cell[leaf as usize] = cell as u32;
@@ -554,6 +564,7 @@ impl Forest {
                 }
             });
         drop(leaves);
+        check()?;
         let (vertex_start, vertices) = if with_vertices {
             let k = 1usize << d;
             let mut vertices = vec![0.0; n * k * d];
@@ -586,7 +597,9 @@ impl Forest {
             });
         }
 
-        let facets = self.facets(&sorted, &order, &tree, &leaf_to_cell)?;
+        check()?;
+        let facets = self.facets(&sorted, &order, &tree, &leaf_to_cell, &check)?;
+        check()?;
 
         let mut split_planes = Vec::with_capacity(n_bits * (d + 1));
         for k in 0..n_bits {
@@ -613,7 +626,9 @@ impl Forest {
             let axis = f.axis as usize;
             row[axis] = if f.positive { hi_of(a)[axis] } else { lo_of(a)[axis] };
         }
+        check()?;
         let (vertex_ids, n_global_vertices) = self.vertex_ids(&vertices, &sorted);
+        check()?;
         Ok(Partition {
             lo: self.lo.clone(),
             hi: self.hi.clone(),
@@ -718,7 +733,14 @@ impl Forest {
     /// reached meets the side with positive area (by Helly in each coordinate), and every such leaf is
     /// reached. Each cell keeps its facets to cells after it and its box facets, sorted, so their
     /// concatenation is already in order.
-    fn facets(&self, sorted: &[f64], order: &[u32], tree: &[Node], leaf_to_cell: &[u32]) -> Result<Vec<Facet>> {
+    fn facets(
+        &self,
+        sorted: &[f64],
+        order: &[u32],
+        tree: &[Node],
+        leaf_to_cell: &[u32],
+        check: &(impl Fn() -> Result<()> + Sync),
+    ) -> Result<Vec<Facet>> {
         const NONE: u32 = u32::MAX;
         let d = self.dim();
         let n = order.len();
@@ -736,6 +758,7 @@ impl Forest {
             }
         }
         let per_cell = |c: usize| -> Result<SmallVec<[Facet; 8]>> {
+            check()?;
             let (lo, hi) = (lo_of(c), hi_of(c));
             // The cuts that made the cell's sides: `cut[2a]` below it on axis a, `cut[2a + 1]` above.
             let mut cut: SmallVec<[u32; 16]> = smallvec::smallvec![NONE; 2 * d];
