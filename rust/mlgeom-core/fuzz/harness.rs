@@ -8,7 +8,10 @@
 //! panic, and either `Err(Numerical | InvalidInput | TooManyCells)` or `Ok` with the invariants (positive volumes
 //! adding up to the box volume, every cell closed: Σ area·n = 0, facet areas agreeing from both sides (to 1e-2;
 //! counted above 1e-6), angle sums 2π around interior ridges (longer than 1000 tolerances in d ≥ 3), at most
-//! Buck's bound of cells, every interior point located in its own cell).
+//! Buck's bound of cells, every interior point located in its own cell). Then the same input with `exact=True`
+//! ([`Arrangement::new_exact`]): no panic, no `Numerical` error, the same invariants (a cell or facet thinner than
+//! float64 resolves may measure 0), and the float result either has the exact combinatorics (cell patterns and
+//! facets as pairs of patterns) or reports snapped decisions (`Partition::snapped` > 0): never silently different.
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
@@ -173,8 +176,14 @@ pub struct Defects {
     pub degenerate_facet: bool,
 }
 
-/// Partitions the input of `data` and checks the result (panics on a violation, with the input in the message).
+/// Partitions the input of `data` in both modes and checks the results (panics on a violation, with the input in
+/// the message).
 pub fn check(data: &[u8]) -> Outcome {
+    check_modes(data, true)
+}
+
+/// [`check`], with exact mode only if `exact` (it costs more in unoptimised test builds).
+pub fn check_modes(data: &[u8], exact: bool) -> Outcome {
     let input = decode(data);
     let opts = PartitionOptions {
         n_threads: None,
@@ -184,10 +193,13 @@ pub fn check(data: &[u8]) -> Outcome {
         },
     };
     let result = Partition::from_hyperplanes(&input.normals, &input.offsets, &input.lo, &input.hi, opts);
+    if exact {
+        check_exact(&input, result.as_ref().ok(), data);
+    }
     match result {
         Ok(p) => {
             let mut defects = Defects::default();
-            if let Err(why) = invariants(&p, &input, &mut defects) {
+            if let Err(why) = invariants(&p, &input, &mut defects, false) {
                 panic!("invariant violated: {why}\ninput: {input:?}\nbytes: {data:?}");
             }
             if defects.tiny_ridge {
@@ -207,8 +219,76 @@ pub fn check(data: &[u8]) -> Outcome {
     }
 }
 
-/// The invariants of a returned partition; `Err` names the first one violated.
-pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result<(), String> {
+/// Exact mode on the same input: a result (or `TooManyCells`/`InvalidInput`), its invariants, and agreement
+/// with the float result `float` unless that reported snapped decisions.
+fn check_exact(input: &Input, float: Option<&Partition>, data: &[u8]) {
+    let opts = PartitionOptions {
+        n_threads: None,
+        refine: RefineOptions {
+            max_cells: input.max_cells,
+            ..RefineOptions::default()
+        },
+    };
+    let exact = Arrangement::new_exact(&input.normals, &input.offsets, &input.lo, &input.hi)
+        .and_then(|a| Partition::new(&a, opts));
+    let p = match exact {
+        Ok(p) => p,
+        Err(GeomError::InvalidInput(_) | GeomError::TooManyCells { .. }) => return,
+        // A box whose coordinates are over 1e6 times its width (one ulp wide at 1e8): the certified cells cannot
+        // be measured in float64, and exact mode says so instead of returning garbage volumes.
+        Err(GeomError::Numerical(_)) if far_box(input) => return,
+        Err(e) => panic!("exact mode: {e:?}\ninput: {input:?}\nbytes: {data:?}"),
+    };
+    if let Err(why) = invariants(&p, input, &mut Defects::default(), true) {
+        panic!("exact mode: invariant violated: {why}\ninput: {input:?}\nbytes: {data:?}");
+    }
+    if let Some(f) = float.filter(|f| f.snapped == 0) {
+        if combinatorics(f) != combinatorics(&p) {
+            panic!(
+                "float mode differs from exact mode ({} vs {} cells) without reporting a snapped decision\n\
+                 input: {input:?}\nbytes: {data:?}",
+                f.n_cells, p.n_cells
+            );
+        }
+    }
+}
+
+/// Whether the box's coordinates are over 1e6 times its width (float64 measures lose 20 bits there).
+fn far_box(input: &Input) -> bool {
+    let reach = input.lo.iter().chain(&input.hi).fold(0.0f64, |a, v| a.max(v.abs()));
+    let width = input
+        .lo
+        .iter()
+        .zip(&input.hi)
+        .map(|(a, b)| b - a)
+        .fold(f64::INFINITY, f64::min);
+    reach > 1e6 * width
+}
+
+/// A facet as (pattern of its first cell, pattern of the other or empty on the box).
+type FacetKey = (Vec<u64>, Vec<u64>);
+
+/// Cell patterns (sorted) and facets as pairs of patterns (sorted).
+fn combinatorics(p: &Partition) -> (Vec<u64>, Vec<FacetKey>) {
+    let mut facets: Vec<FacetKey> = p
+        .facet_cells
+        .iter()
+        .map(|&[a, b]| {
+            let other = if b == NO_CELL {
+                Vec::new()
+            } else {
+                p.pattern(b as usize).to_vec()
+            };
+            (p.pattern(a as usize).to_vec(), other)
+        })
+        .collect();
+    facets.sort();
+    (p.patterns.clone(), facets)
+}
+
+/// The invariants of a returned partition; `Err` names the first one violated. In `exact` mode a cell or facet
+/// may measure 0 (certified to exist, thinner than float64 resolves).
+pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bool) -> Result<(), String> {
     let d = p.dim();
     let n = p.n_cells;
     let box_volume: f64 = input.lo.iter().zip(&input.hi).map(|(a, b)| b - a).product();
@@ -216,15 +296,20 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result
     if n == 0 || n > input.max_cells {
         return Err(format!("{n} cells with max_cells = {}", input.max_cells));
     }
-    let arrangement =
-        Arrangement::new(&input.normals, &input.offsets, &input.lo, &input.hi).map_err(|e| e.to_string())?;
+    let arrangement = if exact {
+        Arrangement::new_exact(&input.normals, &input.offsets, &input.lo, &input.hi)
+    } else {
+        Arrangement::new(&input.normals, &input.offsets, &input.lo, &input.hi)
+    }
+    .map_err(|e| e.to_string())?;
     if n > arrangement.max_cells_bound() {
         return Err(format!(
             "{n} cells, more than Buck's bound {}",
             arrangement.max_cells_bound()
         ));
     }
-    if let Some(v) = p.volumes.iter().find(|v| !(**v > 0.0 && v.is_finite())) {
+    let thin = |v: f64| exact && v == 0.0;
+    if let Some(v) = p.volumes.iter().find(|v| !(**v > 0.0 && v.is_finite() || thin(**v))) {
         return Err(format!("a cell volume is {v}"));
     }
     // Vertex coordinates carry rounding of ulp(largest coordinate): far from the origin relative to its size, a box's
@@ -238,9 +323,31 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result
             (total - box_volume).abs() / box_volume
         ));
     }
+    // Exact mode certifies cells thinner than float64 resolves (slivers between planes 1e-15 apart); their measures
+    // and interior points are rounding noise, so facet areas and locate are not checked there.
+    let resolution = 1e3 * f64::EPSILON * (reach + min_width);
+    let thickness = |i: usize| {
+        let area: f64 = (0..p.facet_cells.len())
+            .filter(|&f| p.facet_cells[f][0] == i as i64 || p.facet_cells[f][1] == i as i64)
+            .map(|f| p.facet_areas[f])
+            .sum();
+        if area > 0.0 {
+            d as f64 * p.volumes[i] / area
+        } else {
+            0.0
+        }
+    };
+    let thin_cells: Vec<bool> = (0..n)
+        .map(|i| {
+            exact && {
+                let t = thickness(i);
+                t.is_nan() || t <= resolution
+            }
+        })
+        .collect();
     // A facet only a few tolerances wide is planar only to the tolerance, and its two cells can measure it
     // differently (a known limit of float mode, issue 9: up to 1.5e-3 seen): counted above 1e-6, failed above 1e-2.
-    if p.max_facet_area_mismatch > 1e-2 {
+    if p.max_facet_area_mismatch > 1e-2 && !thin_cells.contains(&true) {
         return Err(format!(
             "a facet's area differs from its two sides by {:.2e}",
             p.max_facet_area_mismatch
@@ -255,6 +362,9 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result
     let mut area = vec![0.0; n];
     for (f, cells) in p.facet_cells.iter().enumerate() {
         let a = p.facet_areas[f];
+        if thin(a) {
+            continue;
+        }
         if !(a > 0.0 && a.is_finite()) {
             // In a box whose coordinates are 1e6 times its width the vertices are placed only to ~1e-10 of the
             // box, and a cell can touch the box boundary in a degenerate facet (a known limit, issue 9).
@@ -281,6 +391,9 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result
     let reach = reach + (0..d).map(|k| (input.hi[k] - input.lo[k]).powi(2)).sum::<f64>().sqrt();
     for i in 0..n {
         let residual = flux[i * d..(i + 1) * d].iter().map(|v| v * v).sum::<f64>().sqrt() / area[i];
+        if thin(p.volumes[i]) || thin_cells[i] {
+            continue;
+        }
         let thickness = d as f64 * p.volumes[i] / area[i];
         let allowed = 1e-7 + 64.0 * f64::EPSILON * reach / thickness;
         if residual.is_nan() || residual > allowed {
@@ -312,7 +425,7 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects) -> Result
             }
         }
     }
-    for i in 0..n {
+    for i in (0..n).filter(|&i| !thin_cells[i]) {
         let x = &p.interior_points[i * d..(i + 1) * d];
         let got = p.locate(x);
         if got != i as i64 {

@@ -521,4 +521,52 @@ mod tests {
         let e = [2.0, 0.0, 1.0];
         assert_eq!(verified_error(&[&c, &e], &mut [0.0, 0.0]), f64::INFINITY);
     }
+
+    fn system() -> impl proptest::strategy::Strategy<Value = (Vec<Vec<f64>>, Vec<f64>)> {
+        use proptest::prelude::*;
+        (2usize..=5).prop_flat_map(|d| {
+            (
+                prop::collection::vec(prop::collection::vec(-4.0f64..4.0, d + 1), d),
+                prop::collection::vec(-4.0f64..4.0, d + 1),
+            )
+        })
+    }
+
+    proptest::proptest! {
+        /// On well-conditioned input the exact sign of a plane at a vertex equals the f64 sign wherever the f64
+        /// value is clearly nonzero, the certified filter never contradicts it, and the verified error bound
+        /// covers the distance from the float solution to the exact vertex.
+        #[test]
+        fn exact_predicate_agrees_with_f64_on_well_conditioned_input((rows, q) in system()) {
+            let d = rows.len();
+            let refs: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
+            let inv = inverse(&refs, d);
+            proptest::prop_assume!(inv.is_some());
+            let inv = inv.unwrap();
+            let cond: f64 = (0..d).map(|i| (0..d).map(|j| inv[i * d + j].abs()).sum::<f64>()).fold(0.0, f64::max)
+                * refs.iter().map(|r| r[..d].iter().map(|v| v.abs()).sum::<f64>()).fold(0.0, f64::max);
+            proptest::prop_assume!(cond < 1e6);
+            let mut x: Vec<f64> = (0..d).map(|i| -(0..d).map(|j| inv[i * d + j] * rows[j][d]).sum::<f64>()).collect();
+            let err = verified_error(&refs, &mut x);
+            proptest::prop_assert!(err.is_finite());
+            let exact_rows: Vec<Vec<BigInt>> = rows.iter().map(|r| exact_row(r)).collect();
+            let exact_refs: Vec<&[BigInt]> = exact_rows.iter().map(|r| &r[..]).collect();
+            let point = ExactPoint::solve(&exact_refs).unwrap();
+            for (xf, xe) in x.iter().zip(point.to_f64()) {
+                proptest::prop_assert!((xf - xe).abs() <= err + 4.0 * f64::EPSILON * xe.abs(), "{} {} {}", xf, xe, err);
+            }
+            let s: f64 = q[..d].iter().zip(&x).map(|(a, b)| a * b).sum::<f64>() + q[d];
+            let exact = point.sign_of(&exact_row(&q));
+            if s.abs() > 1e-6 {
+                proptest::prop_assert_eq!(exact, if s > 0.0 { 1 } else { -1 });
+            }
+            if let (Some(sign), _) = certified_sign(&q[..d], q[d], &x, err) {
+                proptest::prop_assert_eq!(sign, exact);
+            }
+            // A plane through the exact vertex (its offset recomputed exactly) is exactly "on" at the vertex.
+            for row in &exact_rows {
+                proptest::prop_assert_eq!(point.sign_of(row), 0);
+            }
+        }
+    }
 }

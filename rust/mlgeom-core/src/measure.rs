@@ -162,6 +162,12 @@ impl CellContext<'_> {
             if let Some(from_vertices) = self.height_from_vertices(sub, basis, r) {
                 return from_vertices;
             }
+            if norm.is_nan() || norm <= 0.0 {
+                // A subface that float64 cannot resolve (exact mode's slivers: its vertices coincide in floats
+                // and every cutting plane lies in the face's normal space): it adds nothing (was NaN, found by
+                // fuzzing exact mode).
+                return (u, 0.0);
+            }
         }
         u.iter_mut().for_each(|a| *a /= norm);
         let h = self.offset_from(q, &sub.vertices, r).abs() / norm;

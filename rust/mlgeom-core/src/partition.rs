@@ -434,9 +434,9 @@ const VOLUME_SUM_TOLERANCE: f64 = 1e-9;
 /// Refuses results that the tolerance decided inconsistently (near-degenerate input): every cell
 /// must be closed (Σ area·n = 0) and the volumes must add up to the box volume (for a shard, that
 /// sum is checked after the join of all shards). In exact mode the combinatorics are certified and only
-/// the volume sum is checked: a cell thinner than float64 can resolve (a sliver between planes 1e-15
-/// apart) has facets whose areas are rounding noise relative to each other, which is no error of the
-/// partition.
+/// the volume sum is checked, to the precision of the box's coordinates: a cell thinner than float64 can
+/// resolve (a sliver between planes 1e-15 apart) has facets whose areas are rounding noise relative to
+/// each other, which is no error of the partition.
 fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, sharded: bool) -> Result<()> {
     let box_volume: f64 = model.lo().iter().zip(model.hi()).map(|(a, b)| b - a).product();
     let total: f64 = buf.volumes.iter().sum();
@@ -445,8 +445,28 @@ fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, shard
     } else {
         (total - box_volume).abs() / box_volume
     };
-    let closure = if model.exact() { 0.0 } else { buf.max_closure_residual };
-    if closure > CLOSURE_TOLERANCE || relative > VOLUME_SUM_TOLERANCE {
+    if model.exact() {
+        // The combinatorics are certified; the volumes carry the float64 precision of absolute coordinates
+        // (vertices far from the origin are placed to ulp(largest coordinate)), so only a gross error is refused.
+        let reach = model.lo().iter().chain(model.hi()).fold(0.0f64, |a, v| a.max(v.abs()));
+        let width = model
+            .lo()
+            .iter()
+            .zip(model.hi())
+            .map(|(a, b)| b - a)
+            .fold(f64::INFINITY, f64::min);
+        let allowed = VOLUME_SUM_TOLERANCE + 64.0 * f64::EPSILON * reach / width;
+        if relative.is_nan() || relative > allowed {
+            return Err(GeomError::Numerical(format!(
+                "cell volumes add up to {total} instead of {box_volume} (relative error {relative:.1e}, more than the \
+                 {allowed:.1e} float64 allows in this box): the certified cells could not be measured accurately; \
+                 translate the box towards the origin or rescale it"
+            )));
+        }
+        return Ok(());
+    }
+    let residual = buf.max_closure_residual;
+    if residual.is_nan() || relative.is_nan() || residual > CLOSURE_TOLERANCE || relative > VOLUME_SUM_TOLERANCE {
         return Err(GeomError::Numerical(format!(
             "the input is too close to degenerate for the tolerance (some hyperplanes nearly coincide or \
              nearly meet on a lower-dimensional set): cell volumes add up to {total} instead of {box_volume} \
