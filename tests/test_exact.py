@@ -64,6 +64,18 @@ def test_the_flag_is_reported_and_validated(mg):
     assert "predicates    exact" in mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=2), exact=True).summary()
 
 
+def test_exact_mode_does_not_depend_on_the_thread_count(mg):
+    rng = np.random.default_rng(3)
+    W = np.vstack([rng.normal(size=(12, 3)), np.round(rng.normal(size=(6, 3)) * 2)])
+    c = np.concatenate([0.2 * rng.normal(size=12), np.zeros(6)])  # six planes through the origin
+    box = mg.Box(-1, 1, dim=3)
+    a, b = (mg.partition_hyperplanes(W, c, box, exact=True, n_threads=n) for n in (1, 2))
+    assert list(a.labels) == list(b.labels)
+    for x, y in [(a.volumes, b.volumes), (a.facets.cells, b.facets.cells), (a.facets.areas, b.facets.areas)]:
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(a.ridges.angles, b.ridges.angles)
+
+
 def test_trees_are_always_exact(mg):
     from sklearn.tree import DecisionTreeClassifier
 
