@@ -226,3 +226,20 @@ def test_relu_neuron_dead_up_to_one_ulp_is_decided_exactly(mg):
     with pytest.warns(mg.ToleranceWarning):
         snapped = mg.partition_relu([w1, w2], [np.zeros(2), np.zeros(1)], box, output_layer=False)
     assert sorted(snapped.labels) == ["000", "110"] and snapped.snapped == 1
+
+
+def test_relu_plane_within_the_tolerance_of_a_vertex_is_reported(mg):
+    """Second-layer planes through points 1e-13 from a first-layer vertex: float mode snaps them (composed planes
+    it cannot certify), so it warns or refuses (NumericalError); exact mode keeps the tiny cells, whose count is
+    that of the exact first-layer arrangement plus the second layer's split of the quadrant."""
+    ws = [np.eye(2), np.array([[1.0, 1.0], [1.0, -1.0]])]
+    bs = [np.zeros(2), np.array([-1e-13, 1e-13])]
+    box = mg.Box(-1, 1, dim=2)
+    part, warned = _float_or_warned(mg, lambda: mg.partition_relu(ws, bs, box, output_layer=False))
+    exact = mg.partition_relu(ws, bs, box, output_layer=False, exact=True)
+    assert part is None or warned
+    assert exact.snapped == 0 and exact.exact
+    # bits (h1, h2, z1, z2): slivers of width 1e-13 along x = 1e-13 and y = 1e-13, and in the quadrant x, y > 0 a
+    # corner triangle of area 5e-27 below x + y = 1e-13, the rest halved by x - y = -1e-13
+    assert list(exact.labels) == ["0001", "0101", "0110", "1001", "1011", "1101", "1110", "1111"]
+    np.testing.assert_allclose(exact.volumes, [1, 1e-13, 1, 1e-13, 1, 5e-27, 0.5, 0.5], rtol=1e-6, atol=1e-12)

@@ -330,9 +330,10 @@ class Partition:
         a coincidence class without being exactly proportional to it). 0 means float mode found the input's own
         combinatorics (up to vertices misplaced by more than the tolerance, which needs planes meeting at angles
         below ~1e-6); a positive count comes with a :class:`ToleranceWarning`. Always 0 with ``exact=True`` and for
-        trees. For a ReLU network float mode counts the neurons its cancellation tolerance took as constant on a
-        cell although their composed slope (or offset) is not exactly zero; its other decisions on composed
-        planes are not audited (``exact=True`` decides them all)."""
+        trees. For a ReLU network the first layer's planes are audited exactly; a decision on a deeper layer's
+        (float-composed) plane snapped at a nonzero float distance cannot be certified and is counted as in doubt,
+        as is a neuron the cancellation tolerance took as constant although its composed slope (or offset) is not
+        exactly zero (``exact=True`` decides them all)."""
         return int(self._native.snapped)
 
     @property

@@ -6,12 +6,13 @@
 //! where the float value lies inside that bound, decided with big integers ([`crate::exact`]). "On" then means
 //! exactly zero. New vertices get a verified error bound (and one Newton step towards the true vertex).
 //!
-//! Float mode never changes combinatorics silently: with `audit` (an arrangement, whose planes are known
-//! exactly), every decision that the tolerance snapped ("on the plane" at a nonzero float distance within
-//! `tol`) is re-decided exactly at the vertex its incidence set defines; the ones exact arithmetic puts off the
-//! plane are counted (`Partition::snapped`), and the Python layer warns that `exact=True` gives the input's own
-//! cells. Decisions beyond the tolerance are trusted: wrong only for a vertex whose float position is off by
-//! more than `tol` (planes meeting at angles below ~1e-6 rad).
+//! Float mode never changes combinatorics silently: with `audit`, every decision that the tolerance snapped
+//! ("on the plane" within `tol`) is re-decided exactly at the vertex its incidence set defines where the planes
+//! are known exactly (arrangements); the ones exact arithmetic puts off the plane are counted
+//! (`Partition::snapped`), and the Python layer warns that `exact=True` gives the input's own cells. Where the
+//! planes are composed in floats (ReLU networks), a decision snapped at a nonzero float distance cannot be
+//! certified and is counted as in doubt. Decisions beyond the tolerance are trusted: wrong only for a vertex whose
+//! float position is off by more than `tol` (planes meeting at angles below ~1e-6 rad).
 
 use std::sync::Arc;
 
@@ -55,15 +56,24 @@ impl Predicates {
                     0
                 })
             }));
-            if !self.audit || !planes.has_raw(p) || poly.certificates.is_empty() {
+            if !self.audit {
                 return 0;
+            }
+            if !planes.has_raw(p) || poly.certificates.is_empty() {
+                // No exact coefficients (a ReLU network's composed planes): a decision snapped at a nonzero
+                // float distance cannot be certified, so it is reported as in doubt.
+                return (0..sides.len())
+                    .filter(|&i| sides[i] == Side::On && dist[i] != 0.0)
+                    .count();
             }
             let mut snapped = 0;
             for i in 0..sides.len() {
                 if sides[i] == Side::On {
                     let row = planes.exact_row(p);
-                    let agrees = exact_point(poly, planes, i, false).is_some_and(|x| x.sign_of(row) == 0);
-                    snapped += usize::from(!agrees);
+                    snapped += usize::from(match exact_point(poly, planes, i, false) {
+                        Some(x) => x.sign_of(row) != 0,
+                        None => dist[i] != 0.0, // not certifiable (rank < d, or a composed plane through it)
+                    });
                 }
             }
             return snapped;
@@ -123,6 +133,9 @@ fn exact_point(poly: &mut Polytope, planes: &PlaneTable, i: usize, place: bool) 
         return Some(p.clone());
     }
     let d = poly.dim;
+    if !poly.incidence_of(i).iter().all(|&q| planes.has_raw(q)) {
+        return None; // float mode: a plane composed in floats (a deeper ReLU layer) passes through it
+    }
     let rows: Vec<&[BigInt]> = poly.incidence_of(i).iter().map(|&q| planes.exact_row(q)).collect();
     let basis = independent_rows(&rows, d)?;
     let chosen: Vec<&[BigInt]> = basis.iter().map(|&k| rows[k]).collect();

@@ -515,9 +515,9 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         }
     }
     let mut poly = Polytope::cuboid(model.lo(), model.hi());
-    // Float mode audits its snapped decisions where the planes are known exactly (arrangements).
-    ctx.pred.audit = !ctx.pred.exact && first.planes.has_raw(0);
-    if ctx.pred.exact || ctx.pred.audit {
+    // Float mode audits its snapped decisions (exactly where the planes are known exactly: arrangements).
+    ctx.pred.audit = !ctx.pred.exact;
+    if ctx.pred.exact || first.planes.has_raw(0) {
         poly.certify();
     }
     for &p in &first.containing {

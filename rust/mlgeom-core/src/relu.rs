@@ -168,6 +168,9 @@ impl ReluNet {
         let (ids, containing) = match &exact_pre {
             Some(pre) => exact_layer_planes(&mut table, pre, d, first, pattern),
             None => {
+                if layer_index == 1 {
+                    table.track_raw();
+                }
                 let input_scale = jacobian.iter().map(|v| v * v).sum::<f64>().sqrt();
                 let input_offset_scale: f64 = offset.iter().map(|v| v.abs()).sum();
                 let mut ids = Vec::with_capacity(layer.n_out);
@@ -194,7 +197,13 @@ impl ReluNet {
                         continue;
                     }
                     let unit: Vec<f64> = n.iter().map(|v| v / norm).collect();
-                    ids.push(table.push(&unit, off[k] / norm, &[(bit, false)]));
+                    if layer_index == 1 {
+                        // The first layer's planes are the input rows (W, b) exactly: float mode audits them.
+                        let raw: Vec<f64> = n.iter().copied().chain([off[k]]).collect();
+                        ids.push(table.push_raw(&unit, off[k] / norm, &raw, &[(bit, false)]));
+                    } else {
+                        ids.push(table.push(&unit, off[k] / norm, &[(bit, false)]));
+                    }
                 }
                 (ids, containing)
             }
