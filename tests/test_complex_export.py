@@ -54,13 +54,24 @@ def test_pickle_data_measure_with_dropped_cells():
     np.testing.assert_allclose(kappa, mg.edge_curvature(cx, "forman"), equal_nan=True)
 
 
-def test_pickle_of_a_data_cells_complex_says_why_not():
+def test_pickle_of_a_data_cells_complex_round_trips():
     rng = np.random.default_rng(0)
     ws, bs = [rng.standard_normal((4, 2)), rng.standard_normal((1, 4))], [rng.standard_normal(4), np.zeros(1)]
     X = rng.uniform(-1, 1, (50, 2))
     cx = mg.RiemannianComplex(mg.data_cells((ws, bs), X), X=X)
-    with pytest.raises(TypeError, match="DataCells cannot be pickled"):
-        pickle.dumps(cx)
+    cx.mass(1)
+    copy = pickle.loads(pickle.dumps(cx, protocol=5))
+    assert copy.shape == cx.shape and copy.nerve == cx.nerve and copy.measure == cx.measure
+    np.testing.assert_array_equal(copy.partition.point_cell, cx.partition.point_cell)
+    for x, y in zip(copy.partition.edges, cx.partition.edges, strict=True):
+        np.testing.assert_array_equal(x, y)
+    for k in range(cx.max_dim + 1):
+        np.testing.assert_array_equal(copy.simplices(k), cx.simplices(k))
+        np.testing.assert_array_equal(copy.mass_vector(k), cx.mass_vector(k))
+    for k in range(1, cx.max_dim + 1):
+        assert (copy.boundary(k) != cx.boundary(k)).nnz == 0
+    np.testing.assert_array_equal(copy.hodge_laplacian(0).toarray(), cx.hodge_laplacian(0).toarray())
+    assert copy.betti() == cx.betti()
     pytest.importorskip("pyarrow")  # exports work (no curvature: it needs a partition's facets)
     v = cx.to_arrow("vertices")
     assert v.column_names == ["vertex", "cell", "label", "mass", "centroid"] and v.num_rows == cx.shape[0]

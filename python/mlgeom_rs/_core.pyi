@@ -17,6 +17,7 @@ __all__ = [
     "__version__",
     "certify_facets",
     "data_cells",
+    "data_cells_from_parts",
     "ollivier_ricci_csr",
     "partition_forest",
     "partition_hyperplanes",
@@ -146,6 +147,20 @@ def data_cells(
 ) -> NativeDataCells:
     """Group points by the activation pattern of a ReLU network."""
 
+def data_cells_from_parts(
+    weights: list[npt.NDArray[np.float64]],
+    biases: list[npt.NDArray[np.float64]],
+    packed_patterns: npt.NDArray[np.uint8],
+    counts: npt.NDArray[np.int64],
+    point_cell: npt.NDArray[np.int64],
+    representative: npt.NDArray[np.int64],
+    representative_points: npt.NDArray[np.float64],
+    /,
+    *,
+    output_layer: bool = True,
+) -> NativeDataCells:
+    """Reassemble data cells from the parts a pickle stores (checked for consistency, nothing recomputed)."""
+
 def certify_facets(
     weights: list[npt.NDArray[np.float64]],
     biases: list[npt.NDArray[np.float64]],
@@ -176,6 +191,8 @@ class NativeDataCells:
     def counts(self) -> npt.NDArray[np.int64]: ...
     def point_cell(self) -> npt.NDArray[np.int64]: ...
     def representative(self) -> npt.NDArray[np.int64]: ...
+    def representative_points(self) -> npt.NDArray[np.float64]: ...
+    def layers(self) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]], bool]: ...
     def pullback(self, i: int, /) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
     def output_maps(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
     def adjacency(

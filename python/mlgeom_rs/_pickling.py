@@ -1,4 +1,6 @@
-"""Pickling of partitions (private): a partition is pickled as the inputs of its native call.
+"""Pickling of partitions and data cells (private).
+
+Partitions are pickled as the inputs of their native call; data cells as their computed arrays.
 
 The Rust result (cells, facets, ridges and the tree that :meth:`Partition.locate` descends) is not
 serialised; unpickling re-runs the same call of :mod:`mlgeom_rs._core` on the same inputs. The core
@@ -12,6 +14,15 @@ numbering may differ if the core changed.
 Recipes: hyperplanes (``normals``, ``offsets``, box), ReLU networks (weights, biases, output
 layer) and tree ensembles (the trees' node arrays). ``ridges`` and ``vertices`` are those of the
 original result.
+
+Data cells (:class:`~mlgeom_rs.DataCells`) cannot be rebuilt from their inputs without the data
+(N × d floats), so their pickle stores what was computed from it instead: the network (its weights
+and biases), the packed patterns, counts, the cell of every point, the first point of every cell and
+its coordinates (n_cells × d), and the adjacency (:attr:`DataCells.edges`, LP-certified) if it was
+computed. Unpickling checks these parts for consistency in O(N) and recomputes nothing but what
+is derived on demand (patterns as bools, labels, output maps). The arrays are numpy arrays, so
+protocol 5 writes their buffers without a copy (or out of band, with ``buffer_callback``); the
+point-to-cell index (8 bytes a point) dominates the pickle, the data points are not in it.
 """
 
 from __future__ import annotations
@@ -25,9 +36,19 @@ from . import _core
 
 if TYPE_CHECKING:
     from ._core import NativePartition
+    from .box import Box
+    from .datacells import DataCells
     from .partition import Partition
 
-__all__ = ["reduce_partition"]
+__all__ = ["reduce_data_cells", "reduce_partition"]
+
+#: Arrays of a :class:`DataCells` that its native result rebuilds from: (Python attribute, native method).
+_DATA_CELL_PARTS = (
+    ("packed_patterns", "packed_patterns"),
+    ("counts", "counts"),
+    ("point_cell", "point_cell"),
+    ("representatives", "representative"),
+)
 
 
 def _recipe(part: Partition) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -83,3 +104,38 @@ def reduce_partition(part: Partition) -> tuple[Any, ...]:
     """``__reduce__`` of :class:`~mlgeom_rs.Partition` and its subclasses."""
     call, args, kwargs = _recipe(part)
     return (_rebuild, (type(part), call, args, kwargs, _state(part)))
+
+
+def _rebuild_data_cells(
+    layers: tuple[list[Any], list[Any], bool],
+    box: Box,
+    layer_sizes: tuple[int, ...],
+    parts: tuple[Any, ...],
+    rep_points: Any,
+    edges: Any,
+) -> DataCells:
+    from .datacells import DataCells
+
+    weights, biases, output_layer = layers
+    packed, counts, point_cell, representative = parts
+    native = _core.data_cells_from_parts(
+        weights, biases, packed, counts, point_cell, representative, rep_points, output_layer=output_layer
+    )
+    cells = DataCells(native, box, list(layer_sizes))
+    for (attr, _), value in zip(_DATA_CELL_PARTS, parts, strict=True):
+        cells.__dict__[attr] = _freeze(value)
+    if edges is not None:
+        cells.__dict__["edges"] = _freeze(edges)
+    return cells
+
+
+def reduce_data_cells(cells: DataCells) -> tuple[Any, ...]:
+    """``__reduce__`` of :class:`~mlgeom_rs.DataCells`: the network, the computed arrays (those already
+    on the Python side are reused, not copied) and the adjacency if it was computed."""
+    native, cached = cells._native, cells.__dict__
+    parts = tuple(cached[attr] if attr in cached else getattr(native, method)() for attr, method in _DATA_CELL_PARTS)
+    layers = native.layers()
+    return (
+        _rebuild_data_cells,
+        (layers, cells.box, cells.layer_sizes, parts, native.representative_points(), cached.get("edges")),
+    )

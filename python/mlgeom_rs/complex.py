@@ -1064,13 +1064,7 @@ class RiemannianComplex:
         """Pickle the partition (which pickles by its inputs, see ``mlgeom_rs._pickling``) and the
         complex's arrays: the simplices, intersection dimensions, masses and boundaries computed so far
         are stored, not recomputed; lookup tables derived from the partition are rebuilt on demand.
-        A complex of :class:`~mlgeom_rs.DataCells` cannot be pickled (data cells are not picklable)."""
-        if self._source_kind == "datacells":
-            raise TypeError(
-                "a RiemannianComplex of DataCells cannot be pickled: the data cells hold a native result that is "
-                "not serialisable; pickle the model and X and rebuild them with mg.data_cells, or build the complex "
-                "on a Partition"
-            )
+        :class:`~mlgeom_rs.DataCells` pickle by their computed arrays, not the data."""
         klass = type(self)
         return {k: v for k, v in self.__dict__.items() if not isinstance(getattr(klass, k, None), cached_property)}
 

@@ -248,6 +248,12 @@ class DataCells:
         jac, off = self._native.output_maps()
         return AffineMaps(_readonly(jac), _readonly(off))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the network and the computed arrays, not the data (see ``mlgeom_rs._pickling``)."""
+        from ._pickling import reduce_data_cells
+
+        return reduce_data_cells(self)
+
     def __repr__(self) -> str:
         return f"DataCells(n_cells={self.n_cells}, n_bits={self.n_bits}, layer_sizes={list(self._layer_sizes)})"
 

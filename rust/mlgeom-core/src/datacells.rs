@@ -40,6 +40,62 @@ impl DataCells {
     pub fn pattern(&self, i: usize) -> &[u64] {
         &self.patterns[i * self.pattern_words..(i + 1) * self.pattern_words]
     }
+
+    /// The representative (first) point of every cell, `n_cells × d`, gathered from the data `points`
+    /// (`N × d`): all that [`adjacency`] needs of the data.
+    pub fn representative_points(&self, points: &[f64], d: usize) -> Vec<f64> {
+        self.representative
+            .iter()
+            .flat_map(|&p| points[p * d..(p + 1) * d].iter().copied())
+            .collect()
+    }
+
+    /// Reassembles data cells from their parts (as stored by a pickle), checking that they are those of
+    /// [`Network::data_cells`]: patterns strictly ascending with no bit at or beyond `n_bits`, every
+    /// point in a cell, `counts` the points per cell, and `representative[i]` the first point of cell `i`.
+    /// O(N + n_cells · words); nothing is recomputed from the points.
+    pub fn from_parts(
+        n_bits: usize,
+        patterns: Vec<u64>,
+        counts: Vec<usize>,
+        point_cell: Vec<usize>,
+        representative: Vec<usize>,
+    ) -> Result<DataCells> {
+        let (w, n_cells) = (words_for(n_bits), counts.len());
+        let cells = DataCells {
+            n_bits,
+            pattern_words: w,
+            patterns,
+            counts,
+            point_cell,
+            representative,
+        };
+        if w == 0 || cells.patterns.len() != n_cells * w || cells.representative.len() != n_cells {
+            return invalid(format!(
+                "data cell parts disagree: {n_cells} counts, {} representatives, {} pattern words for {n_bits} bits",
+                cells.representative.len(),
+                cells.patterns.len()
+            ));
+        }
+        let spare = (w * 64 - n_bits) as u32;
+        let tail_clear = |i: usize| spare == 0 || cells.pattern(i)[w - 1] & ((1u64 << spare) - 1) == 0;
+        if !(0..n_cells).all(|i| tail_clear(i) && (i == 0 || cells.pattern(i - 1) < cells.pattern(i))) {
+            return invalid("data cell patterns must be distinct, sorted ascending and have no bit beyond n_bits");
+        }
+        let mut seen = vec![0usize; n_cells];
+        let mut first = vec![usize::MAX; n_cells];
+        for (p, &c) in cells.point_cell.iter().enumerate() {
+            if c >= n_cells {
+                return invalid(format!("point {p} is in cell {c} but there are {n_cells} data cells"));
+            }
+            seen[c] += 1;
+            first[c] = first[c].min(p);
+        }
+        if seen != cells.counts || first != cells.representative {
+            return invalid("data cell counts or representatives disagree with the cell of every point");
+        }
+        Ok(cells)
+    }
 }
 
 /// Pre-activation planes and output map of one cell, as affine functions of the input.
@@ -372,12 +428,13 @@ pub fn certify_facet(
 
 /// Pairs of data cells that share a (d−1)-dimensional facet inside [lo, hi]. Candidates come from
 /// a hash of the patterns with one bit flipped (no all-pairs scan). Each is certified by walking
-/// from one cell's first point to the other's ([`Network::facet_point_on_segment`], cheap and
+/// from one cell's first point to the other's (`rep_points`, `n_cells × d`, see
+/// [`DataCells::representative_points`]) ([`Network::facet_point_on_segment`], cheap and
 /// exact), else by the LP of [`Network::facet_lp`] (slack > `tol`).
 pub fn adjacency(
     net: &Network,
     cells: &DataCells,
-    points: &[f64],
+    rep_points: &[f64],
     lo: &[f64],
     hi: &[f64],
     tol: f64,
@@ -402,7 +459,13 @@ pub fn adjacency(
             found
         })
         .collect();
-    let point = |i: usize| &points[cells.representative[i] * d..(cells.representative[i] + 1) * d];
+    if rep_points.len() != cells.n_cells() * d {
+        return invalid(format!(
+            "adjacency needs one representative point of dimension {d} per data cell ({} cells)",
+            cells.n_cells()
+        ));
+    }
+    let point = |i: usize| &rep_points[i * d..(i + 1) * d];
     let checked: Vec<Option<Adjacency>> = candidates
         .par_iter()
         .map(|&(i, j, bit)| {
@@ -445,6 +508,11 @@ mod tests {
         Network::new(hidden, output, 2).unwrap()
     }
 
+    /// Adjacent data cells of the points `pts` inside [0, hi] (2-D).
+    fn edges_in(net: &Network, dc: &DataCells, pts: &[f64], hi: &[f64]) -> Vec<Adjacency> {
+        adjacency(net, dc, &dc.representative_points(pts, 2), &[0.0, 0.0], hi, 1e-9).unwrap()
+    }
+
     #[test]
     fn cells_of_figure_one() {
         let net = two_lines();
@@ -452,7 +520,7 @@ mod tests {
         let dc = net.data_cells(&pts).unwrap();
         assert_eq!(dc.counts, vec![1, 1, 1, 2]);
         assert_eq!(dc.point_cell, vec![0, 1, 2, 3, 3]);
-        let edges = adjacency(&net, &dc, &pts, &[0.0, 0.0], &[1.0, 1.0], 1e-9).unwrap();
+        let edges = edges_in(&net, &dc, &pts, &[1.0, 1.0]);
         let pairs: Vec<(usize, usize)> = edges.iter().map(|e| e.cells).collect();
         assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 3), (2, 3)]);
         let (jac, off) = net.output_map(dc.pattern(3));
@@ -464,20 +532,52 @@ mod tests {
     }
 
     #[test]
+    fn parts_round_trip_and_inconsistent_parts_are_refused() {
+        let net = two_lines();
+        let pts = [0.1, 0.1, 0.2, 0.9, 0.9, 0.1, 0.8, 0.8, 0.7, 0.7, 0.05, 0.05];
+        let dc = net.data_cells(&pts).unwrap();
+        let parts = |dc: &DataCells| {
+            (
+                dc.n_bits,
+                dc.patterns.clone(),
+                dc.counts.clone(),
+                dc.point_cell.clone(),
+                dc.representative.clone(),
+            )
+        };
+        let (n, p, c, pc, r) = parts(&dc);
+        let back = DataCells::from_parts(n, p.clone(), c.clone(), pc.clone(), r.clone()).unwrap();
+        assert_eq!(parts(&back), parts(&dc));
+        assert_eq!(back.pattern_words, dc.pattern_words);
+        let refused = |p: Vec<u64>, c: Vec<usize>, pc: Vec<usize>, r: Vec<usize>| {
+            matches!(DataCells::from_parts(n, p, c, pc, r), Err(GeomError::InvalidInput(_)))
+        };
+        let mut unsorted = p.clone();
+        unsorted.swap(0, 1);
+        assert!(refused(unsorted, c.clone(), pc.clone(), r.clone()));
+        let mut stray_bit = p.clone();
+        stray_bit[0] |= 1;
+        assert!(refused(stray_bit, c.clone(), pc.clone(), r.clone()));
+        assert!(refused(p.clone(), vec![1, 2, 1, 2], pc.clone(), r.clone()));
+        let mut late = r.clone();
+        late[0] = 5;
+        assert!(refused(p.clone(), c.clone(), pc.clone(), late));
+        let mut outside = pc;
+        outside[0] = 9;
+        assert!(refused(p, c, outside, r));
+    }
+
+    #[test]
     fn a_facet_outside_the_box_is_not_an_adjacency() {
         let net = two_lines();
         let pts = [0.1, 0.1, 0.9, 0.1];
         let dc = net.data_cells(&pts).unwrap();
-        let edges = adjacency(&net, &dc, &pts, &[0.0, 0.0], &[1.0, 1.0], 1e-9).unwrap();
+        let edges = edges_in(&net, &dc, &pts, &[1.0, 1.0]);
         assert_eq!(edges.len(), 1);
         assert!(!edges[0].by_lp);
         assert!((edges[0].witness[0] - 0.3).abs() < 1e-15);
         // In the box [0, 0.25]², the line x = 0.3 is outside: no shared facet.
-        assert!(
-            adjacency(&net, &dc, &pts, &[0.0, 0.0], &[0.25, 0.25], 1e-9)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(edges_in(&net, &dc, &pts, &[0.25, 0.25]).is_empty());
         // The LP alone finds the facet x = 0.3 of cell "00" with its largest slack: 0.6, the distance
         // from (0.3, 0) to the line y = 0.6 (the box enters only as bounds).
         let (slack, x) = net

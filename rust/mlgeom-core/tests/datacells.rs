@@ -49,7 +49,7 @@ fn data_cells_match_the_exact_partition() {
             exact_of.push(cell);
         }
         // Adjacency among data cells = exact adjacency restricted to them.
-        let edges = adjacency(&net, &dc, &points, &lo, &hi, 1e-9).unwrap();
+        let edges = adjacency(&net, &dc, &dc.representative_points(&points, d), &lo, &hi, 1e-9).unwrap();
         let found: HashSet<(i64, i64)> = edges
             .iter()
             .map(|e| {

@@ -65,11 +65,74 @@ pub fn data_cells(
     let dim = points.as_array().ncols();
     let net = network(&weights, &biases, dim, output_layer)?;
     let flat: Vec<f64> = points.as_array().iter().copied().collect();
-    let cells = py.detach(|| catch_panic(|| net.data_cells(&flat)))?;
+    let (cells, rep_points) = py.detach(|| {
+        catch_panic(|| {
+            let cells = net.data_cells(&flat)?;
+            let rep_points = cells.representative_points(&flat, dim);
+            Ok((cells, rep_points))
+        })
+    })?;
     Ok(NativeDataCells {
         net: Arc::new(net),
         cells: Arc::new(cells),
-        points: Arc::new(flat),
+        rep_points: Arc::new(rep_points),
+    })
+}
+
+/// Reassemble `NativeDataCells` from the parts its pickle stores (see `mlgeom_rs._pickling`): the
+/// network, the packed patterns `(n_cells, ceil(n_bits/8))`, counts, the cell of every point, the
+/// first point of every cell and those points `(n_cells, d)`. The parts are checked for consistency
+/// (O(N)); no pattern is recomputed.
+#[pyfunction]
+#[pyo3(signature = (weights, biases, packed_patterns, counts, point_cell, representative, representative_points, /, *, output_layer = true))]
+#[allow(clippy::too_many_arguments)]
+pub fn data_cells_from_parts(
+    py: Python<'_>,
+    weights: Vec<PyReadonlyArray2<'_, f64>>,
+    biases: Vec<PyReadonlyArray1<'_, f64>>,
+    packed_patterns: PyReadonlyArray2<'_, u8>,
+    counts: PyReadonlyArray1<'_, i64>,
+    point_cell: PyReadonlyArray1<'_, i64>,
+    representative: PyReadonlyArray1<'_, i64>,
+    representative_points: PyReadonlyArray2<'_, f64>,
+    output_layer: bool,
+) -> PyResult<NativeDataCells> {
+    let reps = representative_points.as_array();
+    let dim = reps.ncols();
+    let net = network(&weights, &biases, dim, output_layer)?;
+    let (n_bits, packed) = (net.n_bits(), packed_patterns.as_array());
+    let indices = |a: &PyReadonlyArray1<'_, i64>| -> PyResult<Vec<usize>> {
+        a.as_array()
+            .iter()
+            .map(|&v| usize::try_from(v))
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                raise(
+                    "InvalidInputError",
+                    "data cell counts and indices must be nonnegative".to_string(),
+                )
+            })
+    };
+    let (counts, point_cell, representative) = (indices(&counts)?, indices(&point_cell)?, indices(&representative)?);
+    if packed.dim() != (counts.len(), n_bits.div_ceil(8)) || reps.nrows() != counts.len() {
+        return Err(raise(
+            "InvalidInputError",
+            format!(
+                "packed patterns {:?} and representative points {:?} do not fit {} cells of {n_bits} bits",
+                packed.dim(),
+                reps.dim(),
+                counts.len()
+            ),
+        ));
+    }
+    let patterns = words_from_bytes(&packed.iter().copied().collect::<Vec<u8>>(), n_bits);
+    let rep_points: Vec<f64> = reps.iter().copied().collect();
+    let cells =
+        py.detach(|| catch_panic(|| DataCells::from_parts(n_bits, patterns, counts, point_cell, representative)))?;
+    Ok(NativeDataCells {
+        net: Arc::new(net),
+        cells: Arc::new(cells),
+        rep_points: Arc::new(rep_points),
     })
 }
 
@@ -146,7 +209,8 @@ pub fn certify_facets<'py>(
 pub struct NativeDataCells {
     net: Arc<Network>,
     cells: Arc<DataCells>,
-    points: Arc<Vec<f64>>,
+    /// The first point of every cell, `n_cells × d` (all that adjacency needs of the data).
+    rep_points: Arc<Vec<f64>>,
 }
 
 fn check_cell(cells: &DataCells, i: usize) -> PyResult<()> {
@@ -193,6 +257,24 @@ impl NativeDataCells {
 
     fn representative<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         PyArray1::from_vec(py, self.cells.representative.iter().map(|&v| v as i64).collect())
+    }
+
+    /// The first point of every cell, `(n_cells, d)` (rows `representative()` of the data).
+    fn representative_points<'py>(&self, py: Python<'py>) -> PyResult<Matrix<'py, f64>> {
+        PyArray1::from_vec(py, self.rep_points.to_vec()).reshape([self.cells.n_cells(), self.net.dim])
+    }
+
+    /// The network in torch layout: weights `(out, in)` per layer, biases, and whether the last is a
+    /// linear output layer (the inputs of `data_cells`, up to `output_layer=False` nets).
+    #[allow(clippy::type_complexity)]
+    fn layers<'py>(&self, py: Python<'py>) -> PyResult<(Vec<Matrix<'py, f64>>, Vec<Vector<'py, f64>>, bool)> {
+        let all = self.net.hidden.iter().chain(self.net.output.as_ref());
+        let weights = all
+            .clone()
+            .map(|l| PyArray1::from_vec(py, l.weight.clone()).reshape([l.n_out, l.n_in]))
+            .collect::<PyResult<Vec<_>>>()?;
+        let biases = all.map(|l| PyArray1::from_vec(py, l.bias.clone())).collect();
+        Ok((weights, biases, self.net.output.is_some()))
     }
 
     /// Pre-activation gradients `(n_bits, d)` and values at 0 `(n_bits,)` of every neuron on cell `i`.
@@ -243,8 +325,12 @@ impl NativeDataCells {
         if lo.len() != d || hi.len() != d {
             return Err(raise("InvalidInputError", format!("the box must have dimension {d}")));
         }
-        let (net, cells, points) = (Arc::clone(&self.net), Arc::clone(&self.cells), Arc::clone(&self.points));
-        let edges = py.detach(move || catch_panic(|| adjacency(&net, &cells, &points, &lo, &hi, tol)))?;
+        let (net, cells, reps) = (
+            Arc::clone(&self.net),
+            Arc::clone(&self.cells),
+            Arc::clone(&self.rep_points),
+        );
+        let edges = py.detach(move || catch_panic(|| adjacency(&net, &cells, &reps, &lo, &hi, tol)))?;
         let pairs: Vec<i64> = edges
             .iter()
             .flat_map(|e| [e.cells.0 as i64, e.cells.1 as i64])

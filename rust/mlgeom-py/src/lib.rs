@@ -15,7 +15,7 @@ mod _core {
     #[pymodule_export]
     use crate::curvature::ollivier_ricci_csr;
     #[pymodule_export]
-    use crate::datacells::{NativeDataCells, certify_facets, data_cells};
+    use crate::datacells::{NativeDataCells, certify_facets, data_cells, data_cells_from_parts};
     #[pymodule_export]
     use crate::partition::{NativePartition, partition_hyperplanes, partition_relu};
 
