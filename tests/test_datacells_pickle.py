@@ -79,19 +79,40 @@ def test_round_trip_is_exact(seed: int, widths: list[int], n: int, output_layer:
 
 def test_pickle_holds_the_arrays_by_buffer_and_not_the_data() -> None:
     dc, X = _cells(0, [6, 16, 16], 5000)
-    arrays = [dc.packed_patterns, dc.counts, dc.point_cell, dc.representatives]
-    # Arrays already on the Python side are pickled as they are, not copied.
+    assert 256 < dc.n_cells <= 2**16
+    arrays = [dc.packed_patterns, dc.counts, dc.representatives]
+    # Arrays already on the Python side are pickled as they are, not copied; the point-to-cell index
+    # travels as uint16 (2 bytes a point), the data points not at all.
     _, (_, _, _, parts, rep_points, _) = reduce_data_cells(dc)
-    assert all(p is a for p, a in zip(parts, arrays, strict=True))
+    assert all(p is a for p, a in zip(parts[:2] + parts[3:], arrays, strict=True))
+    assert parts[2].dtype == np.uint16
+    np.testing.assert_array_equal(parts[2], dc.point_cell)
     np.testing.assert_array_equal(rep_points, X[dc.representatives])
     buffers: list[pickle.PickleBuffer] = []
     head = pickle.dumps(dc, protocol=5, buffer_callback=buffers.append)
     sizes = Counter(memoryview(b).nbytes for b in buffers)
     layers = [*dc._native.layers()[0], *dc._native.layers()[1]]
-    expected = Counter([*(a.nbytes for a in [*arrays, rep_points, *layers])])
+    expected = Counter(a.nbytes for a in [*arrays, parts[2], rep_points, *layers])
     assert sizes == expected  # one buffer per array (network included), nothing else
     assert len(head) < 4096  # bookkeeping only: every array is out of band
     _assert_same(dc, pickle.loads(head, buffers=buffers))
+
+
+@pytest.mark.parametrize(("kx", "ky", "dtype"), [(255, 0, np.uint8), (256, 0, np.uint16), (256, 256, np.uint32)])
+def test_point_cell_travels_in_the_narrowest_dtype(kx: int, ky: int, dtype: type) -> None:
+    # kx lines x = const and ky lines y = const cut [0, 1]^2 into (kx + 1)(ky + 1) cells, one point each.
+    ws = [np.repeat(np.eye(2), [kx, ky], axis=0), np.ones((1, kx + ky))]
+    bs = [-np.concatenate([(np.arange(kx) + 1.0) / (kx + 1), (np.arange(ky) + 1.0) / (ky + 1)]), np.zeros(1)]
+    cx, cy = (np.arange(kx + 1) + 0.5) / (kx + 1), (np.arange(ky + 1) + 0.5) / (ky + 1)
+    X = np.stack(np.meshgrid(cx, cy), axis=-1).reshape(-1, 2)
+    dc = mg.data_cells((ws, bs), X)
+    assert dc.n_cells == (kx + 1) * (ky + 1)
+    compact = dc._native.point_cell_compact()
+    assert compact.dtype == dtype
+    np.testing.assert_array_equal(compact, dc.point_cell)
+    copy = pickle.loads(pickle.dumps(dc, protocol=5))
+    np.testing.assert_array_equal(copy.point_cell, dc.point_cell)
+    np.testing.assert_array_equal(copy.packed_patterns, dc.packed_patterns)
 
 
 def test_spawned_process_unpickles_and_computes() -> None:
@@ -121,7 +142,7 @@ def _parts(dc: mg.DataCells) -> dict[str, Any]:
         "biases": bs,
         "packed": dc.packed_patterns.copy(),
         "counts": dc.counts.copy(),
-        "point_cell": dc.point_cell.copy(),
+        "point_cell": dc._native.point_cell_compact(),
         "rep": dc.representatives.copy(),
         "points": dc._native.representative_points(),
         "out": out,
@@ -155,8 +176,9 @@ def _shift_counts(p: dict[str, Any]) -> None:
     [
         _swap_patterns,
         _shift_counts,
-        lambda p: p["point_cell"].__setitem__(0, 10**6),
-        lambda p: p["point_cell"].__setitem__(0, -1),
+        lambda p: p["point_cell"].__setitem__(0, 200),
+        lambda p: p.__setitem__("point_cell", p["point_cell"].astype(np.int64) - 1),
+        lambda p: p.__setitem__("point_cell", p["point_cell"].astype(np.float64)),
         lambda p: p["rep"].__setitem__(0, len(p["point_cell"]) - 1),
         lambda p: p.__setitem__("points", p["points"][:-1]),
         lambda p: p.__setitem__("packed", p["packed"][:, :-1]),

@@ -5,7 +5,7 @@ already be C-contiguous float64 (the Python layer coerces and validates first).
 """
 
 from collections.abc import Callable
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -151,9 +151,9 @@ def data_cells_from_parts(
     weights: list[npt.NDArray[np.float64]],
     biases: list[npt.NDArray[np.float64]],
     packed_patterns: npt.NDArray[np.uint8],
-    counts: npt.NDArray[np.int64],
-    point_cell: npt.NDArray[np.int64],
-    representative: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.integer[Any]],
+    point_cell: npt.NDArray[np.integer[Any]],
+    representative: npt.NDArray[np.integer[Any]],
     representative_points: npt.NDArray[np.float64],
     /,
     *,
@@ -190,6 +190,7 @@ class NativeDataCells:
     def packed_patterns(self) -> npt.NDArray[np.uint8]: ...
     def counts(self) -> npt.NDArray[np.int64]: ...
     def point_cell(self) -> npt.NDArray[np.int64]: ...
+    def point_cell_compact(self) -> npt.NDArray[np.unsignedinteger[Any]]: ...
     def representative(self) -> npt.NDArray[np.int64]: ...
     def representative_points(self) -> npt.NDArray[np.float64]: ...
     def layers(self) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.float64]], bool]: ...

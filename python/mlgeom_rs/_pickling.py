@@ -21,8 +21,9 @@ and biases), the packed patterns, counts, the cell of every point, the first poi
 its coordinates (n_cells × d), and the adjacency (:attr:`DataCells.edges`, LP-certified) if it was
 computed. Unpickling checks these parts for consistency in O(N) and recomputes nothing but what
 is derived on demand (patterns as bools, labels, output maps). The arrays are numpy arrays, so
-protocol 5 writes their buffers without a copy (or out of band, with ``buffer_callback``); the
-point-to-cell index (8 bytes a point) dominates the pickle, the data points are not in it.
+protocol 5 writes their buffers without a copy (or out of band, with ``buffer_callback``). The
+point-to-cell index dominates the pickle; it is stored in the narrowest unsigned dtype that holds the
+cell numbers (uint16 up to 65,536 cells: 2 bytes a point). The data points are not in it.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ if TYPE_CHECKING:
 __all__ = ["reduce_data_cells", "reduce_partition"]
 
 #: Arrays of a :class:`DataCells` that its native result rebuilds from: (Python attribute, native method).
+#: The point-to-cell index travels in the narrowest unsigned dtype (``point_cell_compact``, 1 to 4 bytes a
+#: point instead of 8); after unpickling ``point_cell`` is int64 again, from the native result on demand.
 _DATA_CELL_PARTS = (
     ("packed_patterns", "packed_patterns"),
     ("counts", "counts"),
-    ("point_cell", "point_cell"),
+    (None, "point_cell_compact"),
     ("representatives", "representative"),
 )
 
@@ -123,7 +126,8 @@ def _rebuild_data_cells(
     )
     cells = DataCells(native, box, list(layer_sizes))
     for (attr, _), value in zip(_DATA_CELL_PARTS, parts, strict=True):
-        cells.__dict__[attr] = _freeze(value)
+        if attr is not None:
+            cells.__dict__[attr] = _freeze(value)
     if edges is not None:
         cells.__dict__["edges"] = _freeze(edges)
     return cells
@@ -133,7 +137,10 @@ def reduce_data_cells(cells: DataCells) -> tuple[Any, ...]:
     """``__reduce__`` of :class:`~mlgeom_rs.DataCells`: the network, the computed arrays (those already
     on the Python side are reused, not copied) and the adjacency if it was computed."""
     native, cached = cells._native, cells.__dict__
-    parts = tuple(cached[attr] if attr in cached else getattr(native, method)() for attr, method in _DATA_CELL_PARTS)
+    parts = tuple(
+        cached[attr] if attr is not None and attr in cached else getattr(native, method)()
+        for attr, method in _DATA_CELL_PARTS
+    )
     layers = native.layers()
     return (
         _rebuild_data_cells,

@@ -91,9 +91,9 @@ pub fn data_cells_from_parts(
     weights: Vec<PyReadonlyArray2<'_, f64>>,
     biases: Vec<PyReadonlyArray1<'_, f64>>,
     packed_patterns: PyReadonlyArray2<'_, u8>,
-    counts: PyReadonlyArray1<'_, i64>,
-    point_cell: PyReadonlyArray1<'_, i64>,
-    representative: PyReadonlyArray1<'_, i64>,
+    counts: Bound<'_, PyAny>,
+    point_cell: Bound<'_, PyAny>,
+    representative: Bound<'_, PyAny>,
     representative_points: PyReadonlyArray2<'_, f64>,
     output_layer: bool,
 ) -> PyResult<NativeDataCells> {
@@ -101,19 +101,11 @@ pub fn data_cells_from_parts(
     let dim = reps.ncols();
     let net = network(&weights, &biases, dim, output_layer)?;
     let (n_bits, packed) = (net.n_bits(), packed_patterns.as_array());
-    let indices = |a: &PyReadonlyArray1<'_, i64>| -> PyResult<Vec<usize>> {
-        a.as_array()
-            .iter()
-            .map(|&v| usize::try_from(v))
-            .collect::<Result<_, _>>()
-            .map_err(|_| {
-                raise(
-                    "InvalidInputError",
-                    "data cell counts and indices must be nonnegative".to_string(),
-                )
-            })
-    };
-    let (counts, point_cell, representative) = (indices(&counts)?, indices(&point_cell)?, indices(&representative)?);
+    let (counts, point_cell, representative) = (
+        indices(&counts, "counts")?,
+        indices(&point_cell, "point_cell")?,
+        indices(&representative, "representative")?,
+    );
     if packed.dim() != (counts.len(), n_bits.div_ceil(8)) || reps.nrows() != counts.len() {
         return Err(raise(
             "InvalidInputError",
@@ -204,6 +196,35 @@ pub fn certify_facets<'py>(
     ))
 }
 
+/// A 1-D array of nonnegative integers (any of numpy's unsigned dtypes or int64) as indices.
+fn indices(array: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<usize>> {
+    macro_rules! unsigned {
+        ($($t:ty),*) => {$(
+            if let Ok(a) = array.extract::<PyReadonlyArray1<'_, $t>>() {
+                return Ok(a.as_array().iter().map(|&v| v as usize).collect());
+            }
+        )*};
+    }
+    unsigned!(u8, u16, u32, u64);
+    let refused = || {
+        raise(
+            "InvalidInputError",
+            format!("{name} must be a 1-D array of nonnegative integers (uint8/16/32/64 or int64)"),
+        )
+    };
+    let signed = array.extract::<PyReadonlyArray1<'_, i64>>().map_err(|_| refused())?;
+    signed
+        .as_array()
+        .iter()
+        .map(|&v| usize::try_from(v).map_err(|_| refused()))
+        .collect()
+}
+
+/// `values` as a numpy array of `T` (a narrowing the caller has checked to be exact).
+fn narrowed<'py, T: numpy::Element>(py: Python<'py>, values: &[usize], cast: fn(usize) -> T) -> Bound<'py, PyAny> {
+    PyArray1::from_vec(py, values.iter().map(|&v| cast(v)).collect()).into_any()
+}
+
 /// The data cells of a network; methods return fresh numpy arrays.
 #[pyclass(frozen, module = "mlgeom_rs._core", name = "NativeDataCells")]
 pub struct NativeDataCells {
@@ -253,6 +274,21 @@ impl NativeDataCells {
 
     fn point_cell<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
         PyArray1::from_vec(py, self.cells.point_cell.iter().map(|&v| v as i64).collect())
+    }
+
+    /// `point_cell()` in the narrowest unsigned dtype that holds every cell number (uint8, 16, 32 or
+    /// 64): what a pickle stores, 1 to 4 bytes a point instead of 8.
+    fn point_cell_compact<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        let (pc, n) = (&self.cells.point_cell, self.cells.n_cells());
+        if n <= 1 << 8 {
+            narrowed(py, pc, |v| v as u8)
+        } else if n <= 1 << 16 {
+            narrowed(py, pc, |v| v as u16)
+        } else if n as u64 <= 1 << 32 {
+            narrowed(py, pc, |v| v as u32)
+        } else {
+            narrowed(py, pc, |v| v as u64)
+        }
     }
 
     fn representative<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
