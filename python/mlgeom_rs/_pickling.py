@@ -17,13 +17,14 @@ original result.
 
 Data cells (:class:`~mlgeom_rs.DataCells`) cannot be rebuilt from their inputs without the data
 (N × d floats), so their pickle stores what was computed from it instead: the network (its weights
-and biases), the packed patterns, counts, the cell of every point, the first point of every cell and
-its coordinates (n_cells × d), and the adjacency (:attr:`DataCells.edges`, LP-certified) if it was
-computed. Unpickling checks these parts for consistency in O(N) and recomputes nothing but what
-is derived on demand (patterns as bools, labels, output maps). The arrays are numpy arrays, so
-protocol 5 writes their buffers without a copy (or out of band, with ``buffer_callback``). The
-point-to-cell index dominates the pickle; it is stored in the narrowest unsigned dtype that holds the
-cell numbers (uint16 up to 65,536 cells: 2 bytes a point). The data points are not in it.
+and biases), the packed patterns, the cell of every point, the first point of every cell
+(n_cells × d, for the adjacency's straight-walk certificates), and the adjacency
+(:attr:`DataCells.edges`, LP-certified) if it was computed. Unpickling checks these parts in O(N)
+and derives the counts and first points from the cell of every point in the same pass; nothing
+else is recomputed until asked for (patterns as bools, labels, output maps). The arrays are numpy
+arrays, so protocol 5 writes their buffers without a copy (or out of band, with
+``buffer_callback``). The point-to-cell index is stored in the narrowest unsigned dtype that holds
+the cell numbers (uint16 up to 65,536 cells: 2 bytes a point). The data points are not in it.
 """
 
 from __future__ import annotations
@@ -42,16 +43,6 @@ if TYPE_CHECKING:
     from .partition import Partition
 
 __all__ = ["reduce_data_cells", "reduce_partition"]
-
-#: Arrays of a :class:`DataCells` that its native result rebuilds from: (Python attribute, native method).
-#: The point-to-cell index travels in the narrowest unsigned dtype (``point_cell_compact``, 1 to 4 bytes a
-#: point instead of 8); after unpickling ``point_cell`` is int64 again, from the native result on demand.
-_DATA_CELL_PARTS = (
-    ("packed_patterns", "packed_patterns"),
-    ("counts", "counts"),
-    (None, "point_cell_compact"),
-    ("representatives", "representative"),
-)
 
 
 def _recipe(part: Partition) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -113,36 +104,37 @@ def _rebuild_data_cells(
     layers: tuple[list[Any], list[Any], bool],
     box: Box,
     layer_sizes: tuple[int, ...],
-    parts: tuple[Any, ...],
+    packed: Any,
+    point_cell: Any,
     rep_points: Any,
     edges: Any,
 ) -> DataCells:
     from .datacells import DataCells
 
     weights, biases, output_layer = layers
-    packed, counts, point_cell, representative = parts
-    native = _core.data_cells_from_parts(
-        weights, biases, packed, counts, point_cell, representative, rep_points, output_layer=output_layer
-    )
+    native = _core.data_cells_from_parts(weights, biases, packed, point_cell, rep_points, output_layer=output_layer)
     cells = DataCells(native, box, list(layer_sizes))
-    for (attr, _), value in zip(_DATA_CELL_PARTS, parts, strict=True):
-        if attr is not None:
-            cells.__dict__[attr] = _freeze(value)
+    cells.__dict__["packed_patterns"] = _freeze(packed)
     if edges is not None:
         cells.__dict__["edges"] = _freeze(edges)
     return cells
 
 
 def reduce_data_cells(cells: DataCells) -> tuple[Any, ...]:
-    """``__reduce__`` of :class:`~mlgeom_rs.DataCells`: the network, the computed arrays (those already
-    on the Python side are reused, not copied) and the adjacency if it was computed."""
+    """``__reduce__`` of :class:`~mlgeom_rs.DataCells`: the network, the packed patterns (reused if already
+    on the Python side), the point-to-cell index in the narrowest unsigned dtype, one point per cell and
+    the adjacency if it was computed."""
     native, cached = cells._native, cells.__dict__
-    parts = tuple(
-        cached[attr] if attr is not None and attr in cached else getattr(native, method)()
-        for attr, method in _DATA_CELL_PARTS
-    )
-    layers = native.layers()
+    packed = cached["packed_patterns"] if "packed_patterns" in cached else native.packed_patterns()
     return (
         _rebuild_data_cells,
-        (layers, cells.box, cells.layer_sizes, parts, native.representative_points(), cached.get("edges")),
+        (
+            native.layers(),
+            cells.box,
+            cells.layer_sizes,
+            packed,
+            native.point_cell_compact(),
+            native.representative_points(),
+            cached.get("edges"),
+        ),
     )

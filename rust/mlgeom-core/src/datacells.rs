@@ -50,18 +50,29 @@ impl DataCells {
             .collect()
     }
 
-    /// Reassembles data cells from their parts (as stored by a pickle), checking that they are those of
-    /// [`Network::data_cells`]: patterns strictly ascending with no bit at or beyond `n_bits`, every
-    /// point in a cell, `counts` the points per cell, and `representative[i]` the first point of cell `i`.
-    /// O(N + n_cells · words); nothing is recomputed from the points.
-    pub fn from_parts(
-        n_bits: usize,
-        patterns: Vec<u64>,
-        counts: Vec<usize>,
-        point_cell: Vec<usize>,
-        representative: Vec<usize>,
-    ) -> Result<DataCells> {
-        let (w, n_cells) = (words_for(n_bits), counts.len());
+    /// Reassembles data cells from their patterns and the cell of every point (as stored by a
+    /// pickle), checking that they are those of [`Network::data_cells`]: `patterns` (`n_cells × words`)
+    /// strictly ascending with no bit at or beyond `n_bits`, and every cell holding a point. The counts
+    /// and the first point of every cell follow from `point_cell` in one O(N) pass; no pattern is
+    /// recomputed.
+    pub fn from_parts(n_bits: usize, patterns: Vec<u64>, point_cell: Vec<usize>) -> Result<DataCells> {
+        let w = words_for(n_bits);
+        if w == 0 || patterns.len() % w != 0 {
+            return invalid(format!(
+                "{} pattern words do not make rows of {n_bits} bits",
+                patterns.len()
+            ));
+        }
+        let n_cells = patterns.len() / w;
+        let mut counts = vec![0usize; n_cells];
+        let mut representative = vec![usize::MAX; n_cells];
+        for (p, &c) in point_cell.iter().enumerate() {
+            if c >= n_cells {
+                return invalid(format!("point {p} is in cell {c} but there are {n_cells} data cells"));
+            }
+            counts[c] += 1;
+            representative[c] = representative[c].min(p);
+        }
         let cells = DataCells {
             n_bits,
             pattern_words: w,
@@ -70,29 +81,15 @@ impl DataCells {
             point_cell,
             representative,
         };
-        if w == 0 || cells.patterns.len() != n_cells * w || cells.representative.len() != n_cells {
-            return invalid(format!(
-                "data cell parts disagree: {n_cells} counts, {} representatives, {} pattern words for {n_bits} bits",
-                cells.representative.len(),
-                cells.patterns.len()
-            ));
-        }
         let spare = (w * 64 - n_bits) as u32;
         let tail_clear = |i: usize| spare == 0 || cells.pattern(i)[w - 1] & ((1u64 << spare) - 1) == 0;
         if !(0..n_cells).all(|i| tail_clear(i) && (i == 0 || cells.pattern(i - 1) < cells.pattern(i))) {
             return invalid("data cell patterns must be distinct, sorted ascending and have no bit beyond n_bits");
         }
-        let mut seen = vec![0usize; n_cells];
-        let mut first = vec![usize::MAX; n_cells];
-        for (p, &c) in cells.point_cell.iter().enumerate() {
-            if c >= n_cells {
-                return invalid(format!("point {p} is in cell {c} but there are {n_cells} data cells"));
-            }
-            seen[c] += 1;
-            first[c] = first[c].min(p);
-        }
-        if seen != cells.counts || first != cells.representative {
-            return invalid("data cell counts or representatives disagree with the cell of every point");
+        if let Some(empty) = cells.counts.iter().position(|&c| c == 0) {
+            return invalid(format!(
+                "data cell {empty} holds no point; every data cell holds at least one"
+            ));
         }
         Ok(cells)
     }
@@ -536,35 +533,26 @@ mod tests {
         let net = two_lines();
         let pts = [0.1, 0.1, 0.2, 0.9, 0.9, 0.1, 0.8, 0.8, 0.7, 0.7, 0.05, 0.05];
         let dc = net.data_cells(&pts).unwrap();
-        let parts = |dc: &DataCells| {
-            (
-                dc.n_bits,
-                dc.patterns.clone(),
-                dc.counts.clone(),
-                dc.point_cell.clone(),
-                dc.representative.clone(),
-            )
-        };
-        let (n, p, c, pc, r) = parts(&dc);
-        let back = DataCells::from_parts(n, p.clone(), c.clone(), pc.clone(), r.clone()).unwrap();
-        assert_eq!(parts(&back), parts(&dc));
-        assert_eq!(back.pattern_words, dc.pattern_words);
-        let refused = |p: Vec<u64>, c: Vec<usize>, pc: Vec<usize>, r: Vec<usize>| {
-            matches!(DataCells::from_parts(n, p, c, pc, r), Err(GeomError::InvalidInput(_)))
-        };
+        let (n, p, pc) = (dc.n_bits, dc.patterns.clone(), dc.point_cell.clone());
+        let back = DataCells::from_parts(n, p.clone(), pc.clone()).unwrap();
+        assert_eq!(
+            (back.pattern_words, &back.patterns, &back.point_cell),
+            (dc.pattern_words, &dc.patterns, &dc.point_cell)
+        );
+        assert_eq!((&back.counts, &back.representative), (&dc.counts, &dc.representative));
+        let refused =
+            |p: Vec<u64>, pc: Vec<usize>| matches!(DataCells::from_parts(n, p, pc), Err(GeomError::InvalidInput(_)));
         let mut unsorted = p.clone();
         unsorted.swap(0, 1);
-        assert!(refused(unsorted, c.clone(), pc.clone(), r.clone()));
+        assert!(refused(unsorted, pc.clone()));
         let mut stray_bit = p.clone();
         stray_bit[0] |= 1;
-        assert!(refused(stray_bit, c.clone(), pc.clone(), r.clone()));
-        assert!(refused(p.clone(), vec![1, 2, 1, 2], pc.clone(), r.clone()));
-        let mut late = r.clone();
-        late[0] = 5;
-        assert!(refused(p.clone(), c.clone(), pc.clone(), late));
-        let mut outside = pc;
+        assert!(refused(stray_bit, pc.clone()));
+        let mut outside = pc.clone();
         outside[0] = 9;
-        assert!(refused(p, c, outside, r));
+        assert!(refused(p.clone(), outside));
+        let no_point_in_cell_1: Vec<usize> = pc.iter().map(|&c| if c == 1 { 0 } else { c }).collect();
+        assert!(refused(p, no_point_in_cell_1));
     }
 
     #[test]

@@ -80,20 +80,17 @@ pub fn data_cells(
 }
 
 /// Reassemble `NativeDataCells` from the parts its pickle stores (see `mlgeom_rs._pickling`): the
-/// network, the packed patterns `(n_cells, ceil(n_bits/8))`, counts, the cell of every point, the
-/// first point of every cell and those points `(n_cells, d)`. The parts are checked for consistency
-/// (O(N)); no pattern is recomputed.
+/// network, the packed patterns `(n_cells, ceil(n_bits/8))`, the cell of every point (any unsigned
+/// dtype or int64) and the first point of every cell `(n_cells, d)`. Counts and first points follow
+/// from the cell of every point; the parts are checked for consistency (O(N)); no pattern is recomputed.
 #[pyfunction]
-#[pyo3(signature = (weights, biases, packed_patterns, counts, point_cell, representative, representative_points, /, *, output_layer = true))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (weights, biases, packed_patterns, point_cell, representative_points, /, *, output_layer = true))]
 pub fn data_cells_from_parts(
     py: Python<'_>,
     weights: Vec<PyReadonlyArray2<'_, f64>>,
     biases: Vec<PyReadonlyArray1<'_, f64>>,
     packed_patterns: PyReadonlyArray2<'_, u8>,
-    counts: Bound<'_, PyAny>,
     point_cell: Bound<'_, PyAny>,
-    representative: Bound<'_, PyAny>,
     representative_points: PyReadonlyArray2<'_, f64>,
     output_layer: bool,
 ) -> PyResult<NativeDataCells> {
@@ -101,26 +98,20 @@ pub fn data_cells_from_parts(
     let dim = reps.ncols();
     let net = network(&weights, &biases, dim, output_layer)?;
     let (n_bits, packed) = (net.n_bits(), packed_patterns.as_array());
-    let (counts, point_cell, representative) = (
-        indices(&counts, "counts")?,
-        indices(&point_cell, "point_cell")?,
-        indices(&representative, "representative")?,
-    );
-    if packed.dim() != (counts.len(), n_bits.div_ceil(8)) || reps.nrows() != counts.len() {
+    let point_cell = indices(&point_cell, "point_cell")?;
+    if packed.ncols() != n_bits.div_ceil(8) || reps.nrows() != packed.nrows() {
         return Err(raise(
             "InvalidInputError",
             format!(
-                "packed patterns {:?} and representative points {:?} do not fit {} cells of {n_bits} bits",
+                "packed patterns {:?} and representative points {:?} do not fit one row per cell of {n_bits} bits",
                 packed.dim(),
                 reps.dim(),
-                counts.len()
             ),
         ));
     }
     let patterns = words_from_bytes(&packed.iter().copied().collect::<Vec<u8>>(), n_bits);
     let rep_points: Vec<f64> = reps.iter().copied().collect();
-    let cells =
-        py.detach(|| catch_panic(|| DataCells::from_parts(n_bits, patterns, counts, point_cell, representative)))?;
+    let cells = py.detach(|| catch_panic(|| DataCells::from_parts(n_bits, patterns, point_cell)))?;
     Ok(NativeDataCells {
         net: Arc::new(net),
         cells: Arc::new(cells),
