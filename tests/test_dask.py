@@ -316,3 +316,18 @@ def test_any_sharding_bits_give_the_same_partition(client: Any, m: int, d: int, 
     again = pickle.loads(pickle.dumps(sp))
     assert "volumes" not in again.__dict__ and again.n_cells == sp.n_cells
     np.testing.assert_array_equal(again.volumes, sp.volumes)
+
+
+def test_snapped_decisions_of_the_shards_are_summed_and_warned(client: Any) -> None:
+    # Lines through (1/2, 1/2), offsets perturbed far below the tolerance: float mode snaps them to concurrent.
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0], [1.0, 2.0]])
+    c = -(W @ [0.5, 0.5]) + np.array([0.0, 1e-13, -1e-13, 2e-13, 1e-13])
+    box = mg.Box(0, 1, dim=2)
+    with pytest.warns(mg.ToleranceWarning):
+        single = mg.partition_hyperplanes(W, c, box)
+    with pytest.warns(mg.ToleranceWarning, match="exact=True"):
+        sp = mg.partition_hyperplanes(W, c, box, client=client, shards=[0, 1])
+    assert single.snapped > 0 and sp.snapped > 0
+    assert sp.n_cells == single.n_cells
+    exact = mg.partition_hyperplanes(W, c, box, client=client, shards=[0, 1], exact=True)
+    assert exact.snapped == 0 and exact.n_cells == mg.partition_hyperplanes(W, c, box, exact=True).n_cells

@@ -53,13 +53,18 @@ def _readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def warn_snapped(native: NativePartition) -> None:
     """Issue a :class:`ToleranceWarning` if float mode snapped decisions that exact arithmetic contradicts."""
-    if native.snapped:
+    warn_snapped_count(native.snapped, native.tolerance, stacklevel=5)
+
+
+def warn_snapped_count(snapped: int, tolerance: float, stacklevel: int = 4) -> None:
+    """The :class:`ToleranceWarning` for ``snapped`` decisions at ``tolerance`` (none if 0)."""
+    if snapped:
         warnings.warn(
-            f"{native.snapped} predicate decision(s) were snapped to the tolerance ({native.tolerance:.2g}) where "
+            f"{snapped} predicate decision(s) were snapped to the tolerance ({tolerance:.2g}) where "
             "exact arithmetic on the input decides otherwise: the cells are those of the input snapped to the "
             "tolerance (consistent, but not the input's own); pass exact=True for the input's own cells",
             ToleranceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from ..box import Box
 from ..exceptions import InvalidInputError, NumericalError
+from ..partition import warn_snapped_count
 from .model import ModelSpec
 from .plan import ShardPlan, balanced_plan, grid_plan
 from .shardwork import TABLE_NAMES, run_shard, shard_dir
@@ -99,6 +100,7 @@ def partition_on_cluster(
                 shutil.rmtree(os.path.join(outdir, name), ignore_errors=True)
     result = ShardedPartition(spec, box, plan, metas, outdir, tables)
     result._check_volume()
+    warn_snapped_count(result.snapped, max((m.get("tolerance", 0.0) for m in metas), default=0.0), stacklevel=6)
     if outdir is not None:
         np.savez(os.path.join(outdir, "_model.npz"), *spec.weights, *spec.biases)
         manifest = {
@@ -209,6 +211,12 @@ class ShardedPartition:
     def shard_metadata(self) -> list[dict[str, Any]]:
         """Per shard: cells, volume, facets, cut facets, bytes, seconds, peak memory of its worker."""
         return list(self._metas)
+
+    @property
+    def snapped(self) -> int:
+        """Float mode: decisions the tolerance snapped that exact arithmetic contradicts, summed over the shards
+        (see :attr:`mlgeom_rs.Partition.snapped`; a :class:`~mlgeom_rs.ToleranceWarning` says so when > 0)."""
+        return int(sum(m.get("snapped", 0) for m in self._metas))
 
     def _check_volume(self) -> None:
         total, box_volume = self.total_volume, self._box.volume

@@ -37,7 +37,10 @@ def shard_dir(out: str, s: int) -> str:
     return os.path.join(out, f"shard-{s:05d}")
 
 
-def _tables(spec: ModelSpec, box: Box, shard: list[tuple[int, bool]], options: dict[str, Any]) -> dict[str, Any]:
+def _tables(
+    spec: ModelSpec, box: Box, shard: list[tuple[int, bool]], options: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shard's Arrow tables, and its float-mode audit (``snapped`` decisions, ``tolerance``)."""
     import pyarrow as pa
 
     part = spec.partition(box, shard, **options)
@@ -75,7 +78,7 @@ def _tables(spec: ModelSpec, box: Box, shard: list[tuple[int, bool]], options: d
         rkeys = native.ridge_keys()
         ridges = ridges.append_column("key_hi", pa.array(rkeys[:, 0])).append_column("key_lo", pa.array(rkeys[:, 1]))
         tables["ridges"] = ridges
-    return tables
+    return tables, {"snapped": int(native.snapped), "tolerance": float(native.tolerance)}
 
 
 def run_shard(
@@ -88,10 +91,11 @@ def run_shard(
 ) -> dict[str, Any]:
     """Compute shard ``s``; write it under ``out`` (returning its metadata) or return its tables in memory."""
     start, cpu_start = time.perf_counter(), time.process_time()
-    tables = _tables(spec, box, shard, options)
+    tables, audit = _tables(spec, box, shard, options)
     cells = tables["cells"]
     meta: dict[str, Any] = {
         "shard": s,
+        **audit,
         "n_cells": cells.num_rows,
         "volume": float(np.asarray(cells.column("volume")).sum()) if cells.num_rows else 0.0,
         "n_facets": tables["facets"].num_rows,
