@@ -347,3 +347,14 @@ def test_errors():
     with pytest.raises(mg.InvalidInputError, match="ridges=True"):
         mg.RiemannianComplex(no_ridges).mass(1, dihedral=True)
     assert "RiemannianComplex" in repr(cx)
+
+
+def test_lebesgue_masses_the_core_cannot_give_raise_a_named_error():
+    # d = 5, full nerve up to 3-simplices: a generic 3-simplex's mass is the area of a 2-face (not reported)
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(3, 5))
+    c = -(W * rng.uniform(0.3, 0.7, (3, 5))).sum(axis=1)
+    cx = mg.RiemannianComplex(mg.partition_hyperplanes(W, c, mg.Box(0, 1, dim=5)), max_dim=3, nerve="full")
+    assert cx.mass_vector(2).shape == (cx.shape[2],)
+    with pytest.raises(mg.InvalidInputError, match="max_dim <= 2"):
+        cx.mass_vector(3)

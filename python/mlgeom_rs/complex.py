@@ -682,7 +682,7 @@ class RiemannianComplex:
             b = self._vertex_coords[vid[ptr[generic + 1] - 1]]
             out[generic] = np.linalg.norm(b - a, axis=1)
             return out
-        raise NotImplementedError(
+        raise InvalidInputError(
             f"Lebesgue masses of {k}-simplices need (d-k)-volumes of faces of dimension {d - k}, which the core "
             "does not report; use max_dim <= 2 (with ridges) or the data measure"
         )
