@@ -955,12 +955,20 @@ def relu_forward(case: Case, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 # --------------------------------------------------------------------------------------------- invariants
+def local_reach(lo: np.ndarray, hi: np.ndarray) -> float:
+    """The largest |coordinate| of the box in the core's local coordinates: along each axis at most two widths (the
+    core moves an axis with lo >= width, or hi <= -width, to start at 0)."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    return float(np.minimum(np.maximum(np.abs(lo), np.abs(hi)), 2 * (hi - lo)).max())
+
+
 def check_invariants(part, case: Case, *, n_points: int = 400, seed: int = 0) -> list[str]:
     """The violated invariants of a partition of ``case`` (an empty list when all hold):
 
     volume sum = box volume (1e-9 relative), every cell volume > 0, labels sorted and unique, facet closure
     sum_F area_F n_F = 0 per cell (to 1e-9 of the cell's facet area, or to the precision float64 allows for a
-    cell that thin: 64 ulp of the largest coordinate over the cell's thickness d vol / area), dihedral angles around each interior
+    cell that thin: 64 ulp of the largest local coordinate, :func:`local_reach`, over the cell's thickness
+    d vol / area), dihedral angles around each interior
     (d-2)-face summing to 2 pi (pi on a box facet, pi/2 on a box (d-2)-face), and ``locate`` agreeing with the sign
     pattern (of W x + c, or of the network) at random points farther than 1e-6 x diagonal from every boundary.
     """
@@ -992,9 +1000,10 @@ def check_invariants(part, case: Case, *, n_points: int = 400, seed: int = 0) ->
     np.add.at(flux, cells[inner, 1], -areas[inner, None] * normals[inner])
     np.add.at(area_sum, cells[inner, 1], areas[inner])
     residual = np.linalg.norm(flux, axis=1) / np.maximum(area_sum, np.finfo(float).tiny)
-    # 1e-9, or the float64 precision of a cell this thin: its vertices are placed to ~ulp(largest coordinate),
-    # which is a relative error of ulp / r on its facet areas (r = d vol / area, the inradius of a regular cell)
-    reach = float(np.abs(np.concatenate([case.lo, case.hi])).max()) + case.scale
+    # 1e-9, or the float64 precision of a cell this thin: its vertices are placed to ~ulp(largest coordinate of the
+    # core's local coordinates x - c, at most two box widths per axis: rust/mlgeom-core/src/centred.rs), which is a
+    # relative error of ulp / r on its facet areas (r = d vol / area, the inradius of a regular cell)
+    reach = local_reach(case.lo, case.hi) + case.scale
     thickness = d * vols / np.maximum(area_sum, np.finfo(float).tiny)
     allowed = 1e-9 + 64 * np.finfo(float).eps * reach / np.maximum(thickness, np.finfo(float).tiny)
     if np.any(residual > allowed):

@@ -344,11 +344,13 @@ class Partition:
     @property
     def tolerance(self) -> float:
         """The absolute distance tolerance of the geometric predicates: a vertex closer than
-        this to a (unit-normalised) hyperplane lies on it. Scaled to the box by the core:
-        ``TOLERANCE_REL`` (1e-10) times the box diagonal, but at least 16 units in the last place of
-        the box's largest coordinate (float64 cannot place a vertex more precisely far from the
-        origin). Hyperplanes that stay within twice this distance of each other across the box are
-        one boundary (a coincidence class)."""
+        this to a (unit-normalised) hyperplane lies on it: ``TOLERANCE_REL`` (1e-10) times the box
+        diagonal, wherever the box lies. A box far from the origin (lo >= width along an axis, or
+        hi <= -width) is partitioned in coordinates x - c with c a corner of the box on those axes,
+        where float64 places vertices relative to the box's width, not its distance from 0; the
+        results are moved back to x (each point rounded once) and hyperplanes are moved exactly.
+        Hyperplanes that stay within twice this distance of each other across the box are one
+        boundary (a coincidence class)."""
         return float(self._native.tolerance)
 
     @property

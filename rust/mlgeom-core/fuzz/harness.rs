@@ -161,8 +161,6 @@ pub enum Outcome {
     OkTinyRidgeDefect,
     /// Ok, but a facet's area measured from its two cells differs by 1e-6 … 1e-2 (a facet a few tolerances wide).
     OkAreaMismatch,
-    /// Ok, but a facet has area 0 in a box whose coordinates are over 1e6 times its width.
-    OkDegenerateFacet,
     Numerical,
     InvalidInput,
     TooManyCells,
@@ -173,7 +171,6 @@ pub enum Outcome {
 pub struct Defects {
     pub tiny_ridge: bool,
     pub area_mismatch: bool,
-    pub degenerate_facet: bool,
 }
 
 /// Partitions the input of `data` in both modes and checks the results (panics on a violation, with the input in
@@ -206,8 +203,6 @@ pub fn check_modes(data: &[u8], exact: bool) -> Outcome {
                 Outcome::OkTinyRidgeDefect
             } else if defects.area_mismatch {
                 Outcome::OkAreaMismatch
-            } else if defects.degenerate_facet {
-                Outcome::OkDegenerateFacet
             } else {
                 Outcome::Ok
             }
@@ -234,9 +229,6 @@ fn check_exact(input: &Input, float: Option<&Partition>, data: &[u8]) {
     let p = match exact {
         Ok(p) => p,
         Err(GeomError::InvalidInput(_) | GeomError::TooManyCells { .. }) => return,
-        // A box whose coordinates are over 1e6 times its width (one ulp wide at 1e8): the certified cells cannot
-        // be measured in float64, and exact mode says so instead of returning garbage volumes.
-        Err(GeomError::Numerical(_)) if far_box(input) => return,
         Err(e) => panic!("exact mode: {e:?}\ninput: {input:?}\nbytes: {data:?}"),
     };
     if let Err(why) = invariants(&p, input, &mut Defects::default(), true) {
@@ -251,18 +243,6 @@ fn check_exact(input: &Input, float: Option<&Partition>, data: &[u8]) {
             );
         }
     }
-}
-
-/// Whether the box's coordinates are over 1e6 times its width (float64 measures lose 20 bits there).
-fn far_box(input: &Input) -> bool {
-    let reach = input.lo.iter().chain(&input.hi).fold(0.0f64, |a, v| a.max(v.abs()));
-    let width = input
-        .lo
-        .iter()
-        .zip(&input.hi)
-        .map(|(a, b)| b - a)
-        .fold(f64::INFINITY, f64::min);
-    reach > 1e6 * width
 }
 
 /// A facet as (pattern of its first cell, pattern of the other or empty on the box).
@@ -312,11 +292,16 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
     if let Some(v) = p.volumes.iter().find(|v| !(**v > 0.0 && v.is_finite() || thin(**v))) {
         return Err(format!("a cell volume is {v}"));
     }
-    // Vertex coordinates carry rounding of ulp(largest coordinate): far from the origin relative to its size, a box's
-    // volumes are only that precise (a known limit of the core, which stores absolute coordinates).
+    // The core measures in the box's local coordinates (x − origin, mlgeom_core::centred), whose reach is at most
+    // two widths per axis: vertices carry rounding relative to the box wherever it lies. Reported points are in
+    // input coordinates, rounded to ulp(largest input coordinate): `resolution` below.
+    let local_reach = (0..d).fold(0.0f64, |a, k| {
+        a.max((input.lo[k] - p.origin[k]).abs())
+            .max((input.hi[k] - p.origin[k]).abs())
+    });
     let reach = input.lo.iter().chain(&input.hi).fold(0.0f64, |a, v| a.max(v.abs()));
     let min_width = (0..d).map(|k| input.hi[k] - input.lo[k]).fold(f64::INFINITY, f64::min);
-    let volume_tol = VOLUME_SUM + 64.0 * f64::EPSILON * reach / min_width;
+    let volume_tol = VOLUME_SUM + 64.0 * f64::EPSILON * local_reach / min_width;
     if (total - box_volume).abs() > volume_tol * box_volume {
         return Err(format!(
             "volumes add up to {total}, box volume {box_volume} (relative {:.2e}, allowed {volume_tol:.2e})",
@@ -324,8 +309,8 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
         ));
     }
     // Exact mode certifies cells thinner than float64 resolves (slivers between planes 1e-15 apart); their measures
-    // and interior points are rounding noise, so facet areas and locate are not checked there.
-    let resolution = 1e3 * f64::EPSILON * (reach + min_width);
+    // are rounding noise, so facet areas are not checked there.
+    let resolution = 1e3 * f64::EPSILON * (local_reach + min_width);
     let thickness = |i: usize| {
         let area: f64 = (0..p.facet_cells.len())
             .filter(|&f| p.facet_cells[f][0] == i as i64 || p.facet_cells[f][1] == i as i64)
@@ -366,12 +351,6 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
             continue;
         }
         if !(a > 0.0 && a.is_finite()) {
-            // In a box whose coordinates are 1e6 times its width the vertices are placed only to ~1e-10 of the
-            // box, and a cell can touch the box boundary in a degenerate facet (a known limit, issue 9).
-            if a == 0.0 && reach > 1e6 * min_width {
-                defects.degenerate_facet = true;
-                continue;
-            }
             return Err(format!("facet {f} has area {a}"));
         }
         let normal = &p.facet_normals[f * d..(f + 1) * d];
@@ -388,14 +367,14 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
             }
         }
     }
-    let reach = reach + (0..d).map(|k| (input.hi[k] - input.lo[k]).powi(2)).sum::<f64>().sqrt();
+    let local_reach = local_reach + (0..d).map(|k| (input.hi[k] - input.lo[k]).powi(2)).sum::<f64>().sqrt();
     for i in 0..n {
         let residual = flux[i * d..(i + 1) * d].iter().map(|v| v * v).sum::<f64>().sqrt() / area[i];
         if thin(p.volumes[i]) || thin_cells[i] {
             continue;
         }
         let thickness = d as f64 * p.volumes[i] / area[i];
-        let allowed = 1e-7 + 64.0 * f64::EPSILON * reach / thickness;
+        let allowed = 1e-7 + 64.0 * f64::EPSILON * local_reach / thickness;
         if residual.is_nan() || residual > allowed {
             return Err(format!(
                 "cell {i} does not close: residual {residual:.2e} (allowed {allowed:.2e})"
@@ -425,7 +404,13 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
             }
         }
     }
-    for i in (0..n).filter(|&i| !thin_cells[i]) {
+    // A cell thinner than ulp(reach) may hold no point with float64 input coordinates (both modes resolve cells in
+    // local coordinates): its interior point is rounding noise there, and locate is not checked.
+    let unresolved = |i: usize| {
+        let t = thickness(i);
+        t.is_nan() || t <= 1e3 * f64::EPSILON * (reach + min_width)
+    };
+    for i in (0..n).filter(|&i| !thin_cells[i] && !unresolved(i)) {
         let x = &p.interior_points[i * d..(i + 1) * d];
         let got = p.locate(x);
         if got != i as i64 {

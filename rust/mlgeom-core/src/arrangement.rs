@@ -3,26 +3,20 @@
 //! Plane ids used throughout the core: `0..2d` are the box faces (`2k`: x_k = lo_k, `2k+1`: x_k = hi_k,
 //! both with outward unit normals), `2d + g` is coincidence class `g` of the input hyperplanes.
 
+use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{Signed, Zero};
 
+use crate::centred::Frame;
 use crate::error::{Result, invalid};
 
 /// Relative tolerance of every geometric predicate. A point lies on a plane when its distance to the
-/// plane is at most `TOLERANCE_REL × (diagonal of the box)` (or more for a box far from the origin: see
-/// [`tolerance`]).
+/// plane is at most `TOLERANCE_REL × (diagonal of the box)`.
+///
+/// float64 places a vertex to a few ulp of its largest coordinate; in the box's local coordinates
+/// ([`crate::centred`]) every axis reaches at most two widths from 0, so that is below 1e-15 of the diagonal
+/// wherever the box lies (in input coordinates a box at 1e8 of width 1 would need 16 ulp(1e8) ≈ 2.4e-7).
 pub const TOLERANCE_REL: f64 = 1e-10;
-
-/// The absolute tolerance of a box: `TOLERANCE_REL × diagonal`, but never below `TOLERANCE_ULPS` units in
-/// the last place of the box's largest coordinate (far from the origin, float64 cannot place a vertex more
-/// precisely than that, so a finer tolerance would decide by rounding noise).
-pub fn tolerance(lo: &[f64], hi: &[f64], diagonal: f64) -> f64 {
-    let largest = lo.iter().chain(hi).fold(0.0f64, |a, v| a.max(v.abs()));
-    (TOLERANCE_REL * diagonal).max(TOLERANCE_ULPS * f64::EPSILON * largest)
-}
-
-/// See [`tolerance`].
-pub const TOLERANCE_ULPS: f64 = 16.0;
 
 /// A class of input hyperplanes that are one geometric plane inside the box (equal up to scale and
 /// orientation, within [`MERGE_FACTOR`] tolerances).
@@ -34,12 +28,13 @@ pub struct CoincidenceClass {
     pub flipped: Vec<bool>,
 }
 
-/// An arrangement of hyperplanes W x + c = 0 inside the box [lo, hi].
+/// An arrangement of hyperplanes W x + c = 0 inside the box [lo, hi], held in the box's local coordinates
+/// y = x − origin ([`crate::centred`]): `frame.lo`, `frame.hi`, `normals`, `offsets`, `class_rows` and `tol` are local.
 #[derive(Clone, Debug)]
 pub struct Arrangement {
     pub dim: usize,
-    pub lo: Vec<f64>,
-    pub hi: Vec<f64>,
+    /// The local coordinates and the local box (`frame.lo`, `frame.hi`).
+    pub frame: Frame,
     pub n_hyperplanes: usize,
     /// Absolute tolerance (a distance).
     pub tol: f64,
@@ -52,8 +47,12 @@ pub struct Arrangement {
     pub constant_bits: Vec<(usize, bool)>,
     /// Exact mode (see [`Self::new_exact`]).
     pub exact: bool,
-    /// Input coefficients of each class's plane (its first member, oriented as the class), `d + 1` per class.
+    /// Input coefficients of each class's plane (its first member, oriented as the class) in local coordinates,
+    /// `d + 1` per class: the input row itself, or its exact translation rounded once.
     pub class_rows: Vec<f64>,
+    /// The exact integer form of each class row when the frame moved it (empty when the frame is the identity:
+    /// the input row is then its own exact form).
+    pub class_exact: Vec<Vec<BigInt>>,
     /// Float mode: class members not exactly proportional to their class's first member (merged by the
     /// tolerance).
     pub snapped_members: usize,
@@ -113,11 +112,26 @@ impl Arrangement {
                 "hyperplane {j} has a non-finite offset (NaN or inf); remove or fix it"
             ));
         }
+        // From here on everything is in the box's local coordinates (exact translation of the box; the hyperplanes'
+        // offsets b + a·c computed exactly and rounded once).
+        let frame = Frame::new(lo, hi);
+        let (lo, hi) = (&frame.lo[..], &frame.hi[..]);
+        let local: Vec<(Vec<f64>, Vec<BigInt>)> = if frame.is_identity() {
+            Vec::new()
+        } else {
+            (0..m)
+                .map(|j| frame.local_row(&[&normals[j * dim..(j + 1) * dim], &offsets[j..=j]].concat()))
+                .collect()
+        };
+        let local_offsets: Vec<f64> = match local.is_empty() {
+            true => offsets.to_vec(),
+            false => local.iter().map(|(row, _)| row[dim]).collect(),
+        };
         let diagonal = (0..dim).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
         if !diagonal.is_finite() {
             return invalid("the box is too large to measure in float64; rescale the input");
         }
-        let tol = tolerance(lo, hi, diagonal);
+        let tol = TOLERANCE_REL * diagonal;
 
         let mut plane_normals = Vec::with_capacity((2 * dim + m) * dim);
         let mut plane_offsets = Vec::with_capacity(2 * dim + m);
@@ -145,9 +159,9 @@ impl Arrangement {
                 continue;
             }
             let norm = scale * w.iter().map(|v| (v / scale).powi(2)).sum::<f64>().sqrt();
-            let b = offsets[j] / norm;
+            let b = local_offsets[j] / norm;
             if !b.is_finite() {
-                constant_bits.push((j, offsets[j] > 0.0));
+                constant_bits.push((j, local_offsets[j] > 0.0));
                 continue;
             }
             unit.push((j, w.iter().map(|v| v / norm).collect(), b));
@@ -158,13 +172,17 @@ impl Arrangement {
             coincidence_classes(&unit, lo, hi, tol)
         };
         let mut class_rows = Vec::with_capacity(classes.len() * (dim + 1));
+        let mut class_exact = Vec::with_capacity(if local.is_empty() { 0 } else { classes.len() });
         for class in &classes {
             let (j, n, b) = &unit.iter().find(|u| u.0 == class.members[0]).expect("member exists");
             let sign = if class.flipped[0] { -1.0 } else { 1.0 };
             plane_normals.extend(n.iter().map(|v| sign * v));
             plane_offsets.push(sign * b);
             class_rows.extend(normals[j * dim..(j + 1) * dim].iter().map(|v| sign * v));
-            class_rows.push(sign * offsets[*j]);
+            class_rows.push(sign * local_offsets[*j]);
+            if let Some((_, ints)) = local.get(*j) {
+                class_exact.push(ints.iter().map(|v| if sign < 0.0 { -v } else { v.clone() }).collect());
+            }
         }
         let row = |j: usize| -> Vec<f64> {
             normals[j * dim..(j + 1) * dim]
@@ -186,8 +204,7 @@ impl Arrangement {
             .sum();
         Ok(Self {
             dim,
-            lo: lo.to_vec(),
-            hi: hi.to_vec(),
+            frame: frame.clone(),
             n_hyperplanes: m,
             tol,
             normals: plane_normals,
@@ -197,6 +214,7 @@ impl Arrangement {
             exact,
             snapped_members,
             class_rows,
+            class_exact,
         })
     }
 
@@ -222,7 +240,7 @@ impl Arrangement {
     }
 
     pub fn box_volume(&self) -> f64 {
-        (0..self.dim).map(|k| self.hi[k] - self.lo[k]).product()
+        (0..self.dim).map(|k| self.frame.hi[k] - self.frame.lo[k]).product()
     }
 
     /// Upper bound on the number of cells (Buck: Σ_{k≤d} C(#classes, k)), saturating.
@@ -418,13 +436,13 @@ mod tests {
     }
 
     #[test]
-    fn tolerance_is_relative_to_the_box_and_never_below_its_rounding() {
+    fn tolerance_is_relative_to_the_box_wherever_it_lies() {
         let a = Arrangement::new(&[], &[], &[0.0, 0.0], &[3.0, 4.0]).unwrap();
         assert_eq!(a.tol, TOLERANCE_REL * 5.0);
-        // far from the origin a vertex cannot be placed more precisely than ulp(1e8) ≈ 1.5e-8
-        let far = Arrangement::new(&[], &[], &[1e8, 1e8], &[1e8 + 1.0, 1e8 + 1.0]).unwrap();
-        assert_eq!(far.tol, TOLERANCE_ULPS * f64::EPSILON * (1e8 + 1.0));
-        assert!(far.tol > 1e3 * TOLERANCE_REL * 2f64.sqrt());
+        // far from the origin the box is measured in local coordinates: the same tolerance as at the origin
+        let far = Arrangement::new(&[], &[], &[1e8, -1e8 - 4.0], &[1e8 + 3.0, -1e8]).unwrap();
+        assert_eq!(far.frame.origin, vec![1e8, -1e8]);
+        assert_eq!(far.tol, a.tol);
     }
 
     #[test]

@@ -632,6 +632,9 @@ impl Forest {
         Ok(Partition {
             lo: self.lo.clone(),
             hi: self.hi.clone(),
+            // Thresholds are compared exactly and every measure is a difference of box coordinates (exact by
+            // Sterbenz's lemma far from the origin): no local coordinates are needed (crate::centred).
+            origin: vec![0.0; d],
             tol: 0.0,
             // Thresholds are compared as floats, exactly: every decision is certified.
             exact: true,

@@ -7,6 +7,7 @@
 pub mod arrangement;
 pub mod bits;
 pub mod boxes;
+pub mod centred;
 pub mod curvature;
 pub mod datacells;
 pub mod error;

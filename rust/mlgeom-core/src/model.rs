@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::arrangement::Arrangement;
 use crate::bits::set_pattern_bit;
+use crate::centred::Frame;
 use crate::planes::PlaneTable;
 
 /// The planes a stage opens inside a cell.
@@ -24,8 +25,12 @@ pub trait Model: Sync {
     /// Per-cell state carried from one stage to the next (e.g. the affine map of a layer).
     type Stage: Send + Sync;
 
+    /// The box in the model's local coordinates y = x − `origin()` ([`crate::centred`]): the refinement, its
+    /// planes and its measures are all local; [`crate::partition::Partition::new`] moves the outputs back.
     fn lo(&self) -> &[f64];
     fn hi(&self) -> &[f64];
+    /// The local coordinates (origin and local box).
+    fn frame(&self) -> &Frame;
     /// Number of pattern bits.
     fn n_bits(&self) -> usize;
     /// Absolute tolerance of the predicates.
@@ -64,11 +69,15 @@ impl Model for Arrangement {
     type Stage = ();
 
     fn lo(&self) -> &[f64] {
-        &self.lo
+        &self.frame.lo
     }
 
     fn hi(&self) -> &[f64] {
-        &self.hi
+        &self.frame.hi
+    }
+
+    fn frame(&self) -> &Frame {
+        &self.frame
     }
 
     fn n_bits(&self) -> usize {
@@ -88,7 +97,7 @@ impl Model for Arrangement {
     }
 
     fn start(&self, pattern: &mut [u64]) -> StageStart<()> {
-        let mut table = PlaneTable::with_box(&self.lo, &self.hi);
+        let mut table = PlaneTable::with_box(&self.frame.lo, &self.frame.hi);
         // The input planes are known exactly: exact mode decides with them, float mode audits with them.
         table.track_raw();
         let mut ids = Vec::with_capacity(self.classes.len());
@@ -101,7 +110,11 @@ impl Model for Arrangement {
                 .map(|(&j, &f)| (j as u32, f))
                 .collect();
             let raw = &self.class_rows[g * (self.dim + 1)..(g + 1) * (self.dim + 1)];
-            ids.push(table.push_raw(self.normal(p), self.offsets[p], raw, &bits));
+            ids.push(match self.class_exact.get(g) {
+                // a row the frame moved: its exact form, so that decisions are those of the input plane
+                Some(exact) => table.push_exact(self.normal(p), self.offsets[p], raw, exact.clone(), &bits),
+                None => table.push_raw(self.normal(p), self.offsets[p], raw, &bits),
+            });
         }
         for &(j, bit) in &self.constant_bits {
             set_pattern_bit(pattern, j, bit);

@@ -17,6 +17,10 @@ pub const NO_CELL: i64 = -1;
 pub struct Partition {
     pub lo: Vec<f64>,
     pub hi: Vec<f64>,
+    /// The origin c of the local coordinates y = x − c the partition was computed in ([`crate::centred`]; zero
+    /// on axes along which the box is not far from the origin). Every point reported here is in input
+    /// coordinates; `locate` moves its queries (exactly, for points in the box).
+    pub origin: Vec<f64>,
     /// Absolute tolerance used by the predicates (float mode).
     pub tol: f64,
     /// Every combinatorial decision certified with exact arithmetic ([`crate::predicates`]).
@@ -154,8 +158,12 @@ impl Partition {
         let patterns: Vec<u64> = order.iter().flat_map(|&l| pattern(l).iter().copied()).collect();
         buf.patterns = Vec::new();
         let volumes = gather(&mut buf.volumes, 1);
-        let centroids = gather(&mut buf.centroids, d);
-        let interior_points = gather(&mut buf.interior_points, d);
+        // Points back to input coordinates, each rounded once (volumes, areas, normals and angles do not move).
+        let frame = model.frame();
+        let mut centroids = gather(&mut buf.centroids, d);
+        frame.rows_to_input(&mut centroids);
+        let mut interior_points = gather(&mut buf.interior_points, d);
+        frame.rows_to_input(&mut interior_points);
         let payload_len = model.payload_len();
         let payload = gather(&mut buf.payload, payload_len);
         let mut vertex_start = vec![0];
@@ -173,6 +181,7 @@ impl Partition {
             );
             vertex_start.push(vertices.len() / d);
         }
+        frame.rows_to_input(&mut vertices);
         buf.vertices = Vec::new();
         buf.vertex_keys = Vec::new();
         let (vertex_ids, n_global_vertices) = group_keys(vertex_keys);
@@ -264,6 +273,7 @@ impl Partition {
             facet_planes.push(plane);
         }
         drop(pairs);
+        frame.rows_to_input(&mut facet_centroids);
         let mut cut: Vec<(usize, u128)> = cut_local
             .iter()
             .map(|&(f, key)| (global_of_local[f as usize], key))
@@ -301,9 +311,14 @@ impl Partition {
         };
         let (ridge_faces, _) = group_keys(ridge_keys);
 
+        // lo − c and hi − c are exact, so adding c back gives the input box itself.
+        let (mut lo, mut hi) = (model.lo().to_vec(), model.hi().to_vec());
+        frame.to_input(&mut lo);
+        frame.to_input(&mut hi);
         Ok(Self {
-            lo: model.lo().to_vec(),
-            hi: model.hi().to_vec(),
+            lo,
+            hi,
+            origin: frame.origin.clone(),
             tol: model.tol(),
             exact: model.exact(),
             snapped: snapped + model.snapped_inputs(),
@@ -377,7 +392,13 @@ impl Partition {
                 return i64::from(self.leaf_to_cell[node.value as usize]);
             }
             let row = &self.split_planes[node.plane as usize * (d + 1)..(node.plane as usize + 1) * (d + 1)];
-            let s: f64 = row[..d].iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + row[d];
+            // the tree's planes are local: y = x − c is exact for x in the box (see crate::centred)
+            let s: f64 = row[..d]
+                .iter()
+                .zip(x.iter().zip(&self.origin))
+                .map(|(a, (v, c))| a * (v - c))
+                .sum::<f64>()
+                + row[d];
             at = if s > 0.0 { at + 1 + node.value as usize } else { at + 1 };
         }
     }
@@ -434,9 +455,11 @@ const VOLUME_SUM_TOLERANCE: f64 = 1e-9;
 /// Refuses results that the tolerance decided inconsistently (near-degenerate input): every cell
 /// must be closed (Σ area·n = 0) and the volumes must add up to the box volume (for a shard, that
 /// sum is checked after the join of all shards). In exact mode the combinatorics are certified and only
-/// the volume sum is checked, to the precision of the box's coordinates: a cell thinner than float64 can
-/// resolve (a sliver between planes 1e-15 apart) has facets whose areas are rounding noise relative to
-/// each other, which is no error of the partition.
+/// the volume sum is checked: a cell thinner than float64 can resolve (a sliver between planes 1e-15 apart) has
+/// facets whose areas are rounding noise relative to each other, which is no error of the partition. Both checks
+/// hold far from the origin too: the model computes in local coordinates, in which every axis of the box reaches
+/// at most two widths from 0 ([`crate::centred`]), so vertices carry rounding relative to the box, not to its
+/// distance from the origin.
 fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, sharded: bool) -> Result<()> {
     let box_volume: f64 = model.lo().iter().zip(model.hi()).map(|(a, b)| b - a).product();
     let total: f64 = buf.volumes.iter().sum();
@@ -446,21 +469,11 @@ fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, shard
         (total - box_volume).abs() / box_volume
     };
     if model.exact() {
-        // The combinatorics are certified; the volumes carry the float64 precision of absolute coordinates
-        // (vertices far from the origin are placed to ulp(largest coordinate)), so only a gross error is refused.
-        let reach = model.lo().iter().chain(model.hi()).fold(0.0f64, |a, v| a.max(v.abs()));
-        let width = model
-            .lo()
-            .iter()
-            .zip(model.hi())
-            .map(|(a, b)| b - a)
-            .fold(f64::INFINITY, f64::min);
-        let allowed = VOLUME_SUM_TOLERANCE + 64.0 * f64::EPSILON * reach / width;
-        if relative.is_nan() || relative > allowed {
+        if relative.is_nan() || relative > VOLUME_SUM_TOLERANCE {
             return Err(GeomError::Numerical(format!(
-                "cell volumes add up to {total} instead of {box_volume} (relative error {relative:.1e}, more than the \
-                 {allowed:.1e} float64 allows in this box): the certified cells could not be measured accurately; \
-                 translate the box towards the origin or rescale it"
+                "cell volumes add up to {total} instead of {box_volume} (relative error {relative:.1e}, more than \
+                 {VOLUME_SUM_TOLERANCE:.0e}): the certified cells could not be measured accurately in float64; \
+                 rescale the box"
             )));
         }
         return Ok(());

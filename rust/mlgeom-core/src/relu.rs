@@ -12,17 +12,18 @@ use num_bigint::BigInt;
 use num_traits::{Signed, Zero};
 
 use crate::bits::{pattern_bit, set_pattern_bit};
+use crate::centred::Frame;
 use crate::error::Result;
 use crate::exact::DyadicMatrix;
 use crate::model::{Model, StageStart};
 use crate::network::{Dense, Network};
 use crate::planes::PlaneTable;
 
-/// A ReLU network on the box [lo, hi], refined layer by layer.
+/// A ReLU network on the box [lo, hi], refined layer by layer in the box's local coordinates y = x − c
+/// ([`crate::centred`]): the composition starts from x = y + c.
 #[derive(Clone, Debug)]
 pub struct ReluNet {
-    lo: Vec<f64>,
-    hi: Vec<f64>,
+    frame: Frame,
     tol: f64,
     net: Network,
     /// Exact mode: every hidden layer's weights and biases as exact dyadic matrices (see [`Self::exact`]).
@@ -60,8 +61,7 @@ impl ReluNet {
         }
         let probe = crate::arrangement::Arrangement::new(&[], &[], lo, hi)?;
         Ok(Self {
-            lo: lo.to_vec(),
-            hi: hi.to_vec(),
+            frame: probe.frame,
             tol: probe.tol,
             net,
             exact_layers: None,
@@ -93,7 +93,7 @@ impl ReluNet {
     }
 
     pub fn dim(&self) -> usize {
-        self.lo.len()
+        self.frame.origin.len()
     }
 
     /// The exact h_l = D_l (W_l h_{l−1} + b_l) as [J | c], from the exact pre-activations of layer l.
@@ -159,7 +159,7 @@ impl ReluNet {
         let mut table = match parent {
             Some(p) => PlaneTable::new(Some(p), (2 * d + first) as u32, d),
             None => {
-                let mut t = PlaneTable::with_box(&self.lo, &self.hi);
+                let mut t = PlaneTable::with_box(&self.frame.lo, &self.frame.hi);
                 debug_assert_eq!(first, 0);
                 t.reserve(layer.n_out);
                 t
@@ -197,7 +197,16 @@ impl ReluNet {
                         continue;
                     }
                     let unit: Vec<f64> = n.iter().map(|v| v / norm).collect();
-                    if layer_index == 1 {
+                    if layer_index == 1 && !self.frame.is_identity() {
+                        // The input rows (W, b) moved to local coordinates exactly: float mode audits them.
+                        let row: Vec<f64> = layer.weight[k * d..(k + 1) * d]
+                            .iter()
+                            .chain([&layer.bias[k]])
+                            .copied()
+                            .collect();
+                        let (raw, exact) = self.frame.local_row(&row);
+                        ids.push(table.push_exact(&unit, raw[d] / norm, &raw, exact, &[(bit, false)]));
+                    } else if layer_index == 1 {
                         // The first layer's planes are the input rows (W, b) exactly: float mode audits them.
                         let raw: Vec<f64> = n.iter().copied().chain([off[k]]).collect();
                         ids.push(table.push_raw(&unit, off[k] / norm, &raw, &[(bit, false)]));
@@ -261,11 +270,15 @@ impl Model for ReluNet {
     type Stage = LayerInput;
 
     fn lo(&self) -> &[f64] {
-        &self.lo
+        &self.frame.lo
     }
 
     fn hi(&self) -> &[f64] {
-        &self.hi
+        &self.frame.hi
+    }
+
+    fn frame(&self) -> &Frame {
+        &self.frame
     }
 
     fn n_bits(&self) -> usize {
@@ -289,14 +302,25 @@ impl Model for ReluNet {
         let d = self.dim();
         let mut identity = vec![0.0; d * d];
         (0..d).for_each(|k| identity[k * d + k] = 1.0);
-        // [I | 0] exactly
+        // x = y + c: the input map [I | c], exactly
+        let origin = &self.frame.origin;
         let exact_input = self.exact_layers.as_ref().map(|_| {
             let rows: Vec<f64> = (0..d)
-                .flat_map(|k| (0..=d).map(move |j| if j == k { 1.0 } else { 0.0 }))
+                .flat_map(|k| {
+                    (0..=d).map(move |j| {
+                        if j == k {
+                            1.0
+                        } else if j == d {
+                            origin[k]
+                        } else {
+                            0.0
+                        }
+                    })
+                })
                 .collect();
             DyadicMatrix::from_f64(&rows, d + 1)
         });
-        self.layer_planes(1, &identity, &vec![0.0; d], exact_input, None, pattern)
+        self.layer_planes(1, &identity, origin, exact_input, None, pattern)
     }
 
     fn next_stage(
@@ -320,21 +344,22 @@ impl Model for ReluNet {
         ))
     }
 
-    /// The network's output on the cell as an affine map: the Jacobian (`n_outputs × d`, row-major)
-    /// then the offset (`n_outputs`).
+    /// The network's output on the cell as an affine map of the input x: the Jacobian J (`n_outputs × d`,
+    /// row-major) then the offset (`n_outputs`), o − J c for the local map J y + o (x = y + c).
     fn payload(&self, stage: &LayerInput, pattern: &[u64], out: &mut Vec<f64>) {
         let (jac, off) = self.apply(stage, pattern);
-        match &self.net.output {
-            Some(layer) => {
-                let (j, c) = layer.compose(&jac, &off, self.dim());
-                out.extend(j);
-                out.extend(c);
-            }
-            None => {
-                out.extend(jac);
-                out.extend(off);
+        let d = self.dim();
+        let (jac, mut off) = match &self.net.output {
+            Some(layer) => layer.compose(&jac, &off, d),
+            None => (jac, off),
+        };
+        if !self.frame.is_identity() {
+            for (o, row) in off.iter_mut().zip(jac.chunks_exact(d)) {
+                *o -= row.iter().zip(&self.frame.origin).map(|(a, c)| a * c).sum::<f64>();
             }
         }
+        out.extend(jac);
+        out.extend(off);
     }
 
     fn payload_len(&self) -> usize {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::uniform;
+use common::{random_forest, uniform};
 
 use mlgeom_core::bits::pattern_bit;
 use mlgeom_core::{AxisTree, Forest, ForestOptions, GeomError, NO_CELL, Partition};
@@ -25,39 +25,6 @@ fn tree(nodes: &[(i64, i64, i64, f64)]) -> AxisTree {
         feature: nodes.iter().map(|n| n.2).collect(),
         threshold: nodes.iter().map(|n| n.3).collect(),
     }
-}
-
-/// A random tree in preorder (scikit-learn's layout). Thresholds are uniform in [-0.1, 1.1] (some
-/// outside the unit box), or on a grid of `k / grid` when `grid > 0`, so that trees share them.
-fn random_tree(next: &mut impl FnMut() -> f64, d: usize, depth: usize, grid: usize) -> AxisTree {
-    fn grow(t: &mut AxisTree, next: &mut impl FnMut() -> f64, d: usize, depth: usize, grid: usize) {
-        let i = t.left.len();
-        t.left.push(-1);
-        t.right.push(-1);
-        t.feature.push(-2);
-        t.threshold.push(-2.0);
-        if depth == 0 || (i > 0 && next() < 0.15) {
-            return;
-        }
-        t.feature[i] = ((next() * d as f64) as i64).min(d as i64 - 1);
-        t.threshold[i] = if grid > 0 {
-            (next() * (grid + 1) as f64).floor() / grid as f64
-        } else {
-            -0.1 + 1.2 * next()
-        };
-        t.left[i] = t.left.len() as i64;
-        grow(t, next, d, depth - 1, grid);
-        t.right[i] = t.left.len() as i64;
-        grow(t, next, d, depth - 1, grid);
-    }
-    let mut t = AxisTree::default();
-    grow(&mut t, next, d, depth, grid);
-    t
-}
-
-fn random_forest(d: usize, n_trees: usize, depth: usize, grid: usize, seed: u64) -> Vec<AxisTree> {
-    let mut next = uniform(seed);
-    (0..n_trees).map(|_| random_tree(&mut next, d, depth, grid)).collect()
 }
 
 fn unit(d: usize) -> (Vec<f64>, Vec<f64>) {

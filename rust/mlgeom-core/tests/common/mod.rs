@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::f64::consts::PI;
 
-use mlgeom_core::{NO_CELL, Partition, PartitionOptions};
+use mlgeom_core::{AxisTree, NO_CELL, Partition, PartitionOptions};
 
 /// Hyperplanes through random points of the box with random normals (SplitMix64, fixed seed).
 pub fn random_arrangement(m: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
@@ -119,4 +119,37 @@ pub fn uniform(seed: u64) -> impl FnMut() -> f64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// A random tree in preorder (scikit-learn's layout). Thresholds are uniform in [-0.1, 1.1] (some
+/// outside the unit box), or on a grid of `k / grid` when `grid > 0`, so that trees share them.
+pub fn random_tree(next: &mut impl FnMut() -> f64, d: usize, depth: usize, grid: usize) -> AxisTree {
+    fn grow(t: &mut AxisTree, next: &mut impl FnMut() -> f64, d: usize, depth: usize, grid: usize) {
+        let i = t.left.len();
+        t.left.push(-1);
+        t.right.push(-1);
+        t.feature.push(-2);
+        t.threshold.push(-2.0);
+        if depth == 0 || (i > 0 && next() < 0.15) {
+            return;
+        }
+        t.feature[i] = ((next() * d as f64) as i64).min(d as i64 - 1);
+        t.threshold[i] = if grid > 0 {
+            (next() * (grid + 1) as f64).floor() / grid as f64
+        } else {
+            -0.1 + 1.2 * next()
+        };
+        t.left[i] = t.left.len() as i64;
+        grow(t, next, d, depth - 1, grid);
+        t.right[i] = t.left.len() as i64;
+        grow(t, next, d, depth - 1, grid);
+    }
+    let mut t = AxisTree::default();
+    grow(&mut t, next, d, depth, grid);
+    t
+}
+
+pub fn random_forest(d: usize, n_trees: usize, depth: usize, grid: usize, seed: u64) -> Vec<AxisTree> {
+    let mut next = uniform(seed);
+    (0..n_trees).map(|_| random_tree(&mut next, d, depth, grid)).collect()
 }
