@@ -13,6 +13,8 @@ Every family of the issue is a function returning a list of :class:`Case` (small
 * ``huge_integers``     integer arrangements with coefficients up to 2**52 (exactly concurrent, nearly parallel);
 * ``relu_dead``         ReLU networks whose neurons are exactly dead (pre-activation identically 0) on a cell, or
                         whose bent hyperplane runs exactly along a face of the cell;
+* ``far_box``           generic arrangements (d = 2..4) and ReLU nets on boxes far from the origin: [t, t + w]^d for
+                        t = 1e4, 1e8, 1e12, -1e8 and w = 1, 1e-3 (the model of the unit box moved there, rounded);
 * ``generic``           a control family in general position.
 
 Independent checks, none sharing code with ``mlgeom_rs``:
@@ -764,6 +766,67 @@ def generic() -> list[Case]:
     return out
 
 
+def far_box() -> list[Case]:
+    """Models of the unit box moved to [t, t + w]^d (x' = t + w x, coefficients rounded): generic arrangements, a
+    degenerate one (concurrent lines, through a corner) and ReLU nets. The core computes them in local coordinates
+    (``rust/mlgeom-core/src/centred.rs``)."""
+    out = []
+    spots = ((1e4, 1.0), (1e8, 1.0), (1e12, 1.0), (-1e8, 1.0), (1e4, 1e-3), (1e8, 1e-3))
+    for d, m, seed in ((2, 8, 1), (3, 6, 2), (4, 5, 3)):
+        rng = np.random.default_rng(seed)
+        W = rng.normal(size=(m, d))
+        c = -(W * rng.uniform(0.1, 0.9, size=(m, d))).sum(axis=1)
+        for t, w in spots:
+            # w0.x + c = 0 with x = (x' - t) / w: (w0 / w).x' + (c - w0.t / w) = 0
+            Wm = W / w
+            out.append(
+                Case(
+                    "far_box",
+                    f"d={d} m={m} at {t:g} width {w:g}",
+                    np.full(d, t),
+                    np.full(d, t) + w,
+                    W=Wm,
+                    c=c - Wm.sum(axis=1) * t,
+                    tags=("rounded",),
+                )
+            )
+    base_W, base_c, _, _ = _degenerate_base()
+    for t, w in ((1e8, 1.0), (-1e8, 1e-3)):
+        Wm = base_W / w
+        out.append(
+            Case(
+                "far_box",
+                f"2-D degenerate at {t:g} width {w:g}",
+                np.full(2, t),
+                np.full(2, t) + w,
+                W=Wm,
+                c=base_c - Wm.sum(axis=1) * t,
+                tags=("rounded",),
+            )
+        )
+    for d, widths, seed in ((2, (8, 6), 4), (3, (6, 4), 5)):
+        rng = np.random.default_rng(seed)
+        W1 = rng.normal(size=(widths[0], d))
+        b1 = -(W1 * rng.uniform(0.1, 0.9, size=W1.shape)).sum(axis=1)
+        W2, b2 = rng.normal(size=(widths[1], widths[0])), 0.5 * rng.normal(size=widths[1])
+        W3, b3 = rng.normal(size=(1, widths[1])), rng.normal(size=1)
+        for t, w in ((1e8, 1.0), (-1e8, 1e-3), (1e12, 1.0)):
+            W1m = W1 / w
+            out.append(
+                Case(
+                    "far_box",
+                    f"{d}-D ReLU {list(widths)} at {t:g} width {w:g}",
+                    np.full(d, t),
+                    np.full(d, t) + w,
+                    weights=(W1m, W2, W3),
+                    biases=(b1 - W1m.sum(axis=1) * t, b2, b3),
+                    output_layer=True,
+                    tags=("rounded",),
+                )
+            )
+    return out
+
+
 FAMILIES: dict[str, Callable[[], list[Case]]] = {
     "near_concurrent": near_concurrent,
     "nearly_parallel": nearly_parallel,
@@ -773,6 +836,7 @@ FAMILIES: dict[str, Callable[[], list[Case]]] = {
     "aspect_1e6": aspect_1e6,
     "huge_integers": huge_integers,
     "relu_dead": relu_dead,
+    "far_box": far_box,
     "generic": generic,
 }
 
@@ -955,6 +1019,15 @@ def relu_forward(case: Case, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 # --------------------------------------------------------------------------------------------- invariants
+def _lipschitz(case: Case, first: int = 1) -> float:
+    """How much rounding of the input coordinates a case's functions amplify: 1 for (unit-normalised) hyperplanes;
+    for a network the product of the infinity norms of its layers from ``first`` on (``first=1``: relative to its
+    first layer's rows, as the distances to its boundaries are)."""
+    if case.W is not None:
+        return 1.0
+    return float(np.prod([np.abs(w).sum(axis=1).max() for w in case.weights[first:]]))
+
+
 def local_reach(lo: np.ndarray, hi: np.ndarray) -> float:
     """The largest |coordinate| of the box in the core's local coordinates: along each axis at most two widths (the
     core moves an axis with lo >= width, or hi <= -width, to start at 0)."""
@@ -1038,7 +1111,10 @@ def check_invariants(part, case: Case, *, n_points: int = 400, seed: int = 0) ->
         pats = (X @ W.T + c) > 0
     else:
         pats, dist, _ = relu_forward(case, X)
-    keep = dist > 1e-6 * case.scale
+    # numpy's patterns and outputs are computed in input coordinates: far from the origin they carry rounding of
+    # ~eps |W| |x| (Higham's bound), so points that close to a boundary are not decided by this reference
+    eps, reach = float(np.finfo(float).eps), float(np.abs(np.concatenate([case.lo, case.hi])).max())
+    keep = dist > 1e-6 * case.scale + 64 * eps * reach * _lipschitz(case)
     got = np.asarray(part.locate(X[keep]))
     index = {lab: i for i, lab in enumerate(labels)}
     want = np.array([index.get("".join("1" if b else "0" for b in p), -2) for p in pats[keep]], dtype=np.int64)
@@ -1053,7 +1129,8 @@ def check_invariants(part, case: Case, *, n_points: int = 400, seed: int = 0) ->
     if case.W is None:
         _, _, out = relu_forward(case, X[keep])
         ev = part.evaluate(X[keep])
-        if not np.allclose(ev, out, rtol=1e-9, atol=1e-9 * max(1.0, float(np.abs(out).max(initial=0.0)))):
+        atol = 1e-9 * max(1.0, float(np.abs(out).max(initial=0.0))) + 64 * eps * reach * _lipschitz(case, first=0)
+        if not np.allclose(ev, out, rtol=1e-9, atol=atol):
             bad.append("the cells' affine maps do not reproduce the network's output")
     return bad
 

@@ -24,6 +24,10 @@ use crate::planes::PlaneTable;
 #[derive(Clone, Debug)]
 pub struct ReluNet {
     frame: Frame,
+    /// A box far from the origin: the first layer in local coordinates, W y + (b + W c) with each bias moved exactly
+    /// and rounded once (composing W c + b in floats would cancel to ulp(W c)), and its exact rows [W | b + W c] as
+    /// integers ([`Frame::local_row`]), by which float mode audits the first layer.
+    local_first: Option<(Dense, Vec<Vec<BigInt>>)>,
     tol: f64,
     net: Network,
     /// Exact mode: every hidden layer's weights and biases as exact dyadic matrices (see [`Self::exact`]).
@@ -60,8 +64,21 @@ impl ReluNet {
             ));
         }
         let probe = crate::arrangement::Arrangement::new(&[], &[], lo, hi)?;
+        let frame = probe.frame;
+        let local_first = (!frame.is_identity()).then(|| {
+            let first = &net.hidden[0];
+            let (rows, exact): (Vec<Vec<f64>>, Vec<Vec<BigInt>>) = (0..first.n_out)
+                .map(|k| frame.local_row(&[first.row(k), &first.bias[k..=k]].concat()))
+                .unzip();
+            let layer = Dense {
+                bias: rows.iter().map(|r| r[first.n_in]).collect(),
+                ..first.clone()
+            };
+            (layer, exact)
+        });
         Ok(Self {
-            frame: probe.frame,
+            frame,
+            local_first,
             tol: probe.tol,
             net,
             exact_layers: None,
@@ -137,7 +154,10 @@ impl ReluNet {
         pattern: &mut [u64],
     ) -> StageStart<LayerInput> {
         let d = self.dim();
-        let layer = &self.net.hidden[layer_index - 1];
+        let layer = match (&self.local_first, layer_index) {
+            (Some((local, _)), 1) => local,
+            _ => &self.net.hidden[layer_index - 1],
+        };
         let first = self.net.first_bit[layer_index - 1];
         let (jac, off) = layer.compose(jacobian, offset, d);
         // Exact pre-activations W (J x + c) + b = [W·[J | c]] + [0 | b].
@@ -197,19 +217,16 @@ impl ReluNet {
                         continue;
                     }
                     let unit: Vec<f64> = n.iter().map(|v| v / norm).collect();
-                    if layer_index == 1 && !self.frame.is_identity() {
-                        // The input rows (W, b) moved to local coordinates exactly: float mode audits them.
-                        let row: Vec<f64> = layer.weight[k * d..(k + 1) * d]
-                            .iter()
-                            .chain([&layer.bias[k]])
-                            .copied()
-                            .collect();
-                        let (raw, exact) = self.frame.local_row(&row);
-                        ids.push(table.push_exact(&unit, raw[d] / norm, &raw, exact, &[(bit, false)]));
-                    } else if layer_index == 1 {
-                        // The first layer's planes are the input rows (W, b) exactly: float mode audits them.
+                    if layer_index == 1 {
+                        // The first layer's planes are the input rows (W, b), exactly or moved exactly to local
+                        // coordinates: float mode audits them.
                         let raw: Vec<f64> = n.iter().copied().chain([off[k]]).collect();
-                        ids.push(table.push_raw(&unit, off[k] / norm, &raw, &[(bit, false)]));
+                        ids.push(match &self.local_first {
+                            Some((_, exact)) => {
+                                table.push_exact(&unit, off[k] / norm, &raw, exact[k].clone(), &[(bit, false)])
+                            }
+                            None => table.push_raw(&unit, off[k] / norm, &raw, &[(bit, false)]),
+                        });
                     } else {
                         ids.push(table.push(&unit, off[k] / norm, &[(bit, false)]));
                     }
@@ -302,7 +319,8 @@ impl Model for ReluNet {
         let d = self.dim();
         let mut identity = vec![0.0; d * d];
         (0..d).for_each(|k| identity[k * d + k] = 1.0);
-        // x = y + c: the input map [I | c], exactly
+        // The input x = y + c: exactly [I | c] (with the input's first layer), in floats [I | 0] (with the first
+        // layer moved to local coordinates, `local_first`).
         let origin = &self.frame.origin;
         let exact_input = self.exact_layers.as_ref().map(|_| {
             let rows: Vec<f64> = (0..d)
@@ -320,7 +338,7 @@ impl Model for ReluNet {
                 .collect();
             DyadicMatrix::from_f64(&rows, d + 1)
         });
-        self.layer_planes(1, &identity, origin, exact_input, None, pattern)
+        self.layer_planes(1, &identity, &vec![0.0; d], exact_input, None, pattern)
     }
 
     fn next_stage(

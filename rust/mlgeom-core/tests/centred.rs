@@ -222,6 +222,78 @@ fn relu_nets_far_from_the_origin_are_the_nets_at_it() {
     }
 }
 
+/// Σ area·n = 0 on every cell (to 1e-9 of the box's face area), volumes adding up to 1e-12, facet areas agreeing
+/// from both sides.
+fn assert_closed(p: &Partition, w: f64) {
+    let d = p.dim();
+    let total: f64 = p.volumes.iter().sum();
+    let box_volume: f64 = p.lo.iter().zip(&p.hi).map(|(a, b)| b - a).product();
+    assert!(
+        (total - box_volume).abs() <= 1e-12 * box_volume,
+        "volume sum {total} vs {box_volume}"
+    );
+    assert!(
+        p.max_facet_area_mismatch < 1e-8,
+        "area mismatch {}",
+        p.max_facet_area_mismatch
+    );
+    let mut flux = vec![0.0; p.n_cells * d];
+    for (f, cells) in p.facet_cells.iter().enumerate() {
+        for k in 0..d {
+            let v = p.facet_areas[f] * p.facet_normals[f * d + k];
+            flux[cells[0] as usize * d + k] += v;
+            if cells[1] != mlgeom_core::NO_CELL {
+                flux[cells[1] as usize * d + k] -= v;
+            }
+        }
+    }
+    let worst = flux.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    assert!(worst <= 1e-9 * w.powi(d as i32 - 1), "closure residual {worst}");
+}
+
+#[test]
+fn relu_nets_with_rounded_weights_far_away_close_up() {
+    // Generic weights moved to [t, t + w]^d and rounded, like a net trained on data far from the origin: W c + b
+    // cancels there, so the first layer is moved exactly (a float composition left cells open by 2e-6 at 1e8).
+    for &(t, width) in &[(1e8, 1.0), (-1e8, 1e-3), (1e12, 1.0), (1e4, 1e-3)] {
+        for d in 2..=3 {
+            let mut next = common::uniform(40 + d as u64);
+            let mut normal =
+                |n: usize, scale: f64| -> Vec<f64> { (0..n).map(|_| scale * (2.0 * next() - 1.0)).collect() };
+            let w1 = normal(6 * d, 1.0 / width);
+            let centre = normal(6 * d, 0.4);
+            let b1: Vec<f64> = (0..6)
+                .map(|k| {
+                    -(0..d)
+                        .map(|j| w1[k * d + j] * (t + width * (0.5 + centre[k * d + j])))
+                        .sum::<f64>()
+                })
+                .collect();
+            let hidden = vec![
+                Dense {
+                    weight: w1,
+                    bias: b1,
+                    n_in: d,
+                    n_out: 6,
+                },
+                Dense {
+                    weight: normal(30, 1.0),
+                    bias: normal(5, 0.5),
+                    n_in: 6,
+                    n_out: 5,
+                },
+            ];
+            let (lo, hi) = (vec![t; d], vec![t + width; d]);
+            let float = Partition::new(&ReluNet::new(hidden.clone(), None, &lo, &hi).unwrap(), opts()).unwrap();
+            let exact = Partition::new(&ReluNet::new(hidden, None, &lo, &hi).unwrap().exact(), opts()).unwrap();
+            assert!(float.n_cells > 6, "the net must cut the box");
+            assert_eq!(float.patterns, exact.patterns, "t={t} w={width} d={d}");
+            assert_closed(&float, width);
+            assert_closed(&exact, width);
+        }
+    }
+}
+
 #[test]
 fn forests_far_from_the_origin_are_the_forests_at_it() {
     for d in 2..=3 {
