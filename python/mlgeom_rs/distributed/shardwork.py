@@ -4,7 +4,8 @@ Runs on a Dask worker (no Dask import needed here). The tables are those of :mod
 shard-local cell and facet ids, plus what the final join needs: ``pattern`` (packed bits) per cell, and per
 facet ``cut`` (the facet lies on the shard boundary; its other cell is in another shard) with the 128-bit face
 key (``key_hi``, ``key_lo``) that both sides share; per ridge the key of its (d-2)-face. ``cuts`` repeats the
-cut facets' key, cell and geometry, so that the join reads nothing else.
+cut facets' key, cell and geometry, plus a bound on each one's area error (``area_error``), so that the join
+reads nothing else.
 
 A shard written to ``out`` goes to a temporary directory first and is renamed to ``shard-NNNNN`` only when
 every file is complete, so a task killed mid-write never leaves a shard that looks finished; a rerun of a
@@ -68,10 +69,13 @@ def _tables(
     keys[cut_ids] = native.cut_keys()
     facets = facets.append_column("cut", pa.array(cut))
     facets = facets.append_column("key_hi", pa.array(keys[:, 0])).append_column("key_lo", pa.array(keys[:, 1]))
-    # The cut facets again, alone: the join reads only these.
+    # The cut facets again, alone: the join reads only these. ``area_error`` bounds the error of each one's area
+    # measured from its cell here (cut facet ids ascend, as the filter keeps them), so the join can require the
+    # two shards' areas of one facet to agree to the sum of their bounds.
     cuts = facets.filter(pa.array(cut)).select(
         ["key_hi", "key_lo", "cell_a", "area", "normal", "centroid", "hyperplane"]
     )
+    cuts = cuts.append_column("area_error", pa.array(native.cut_area_errors()))
     tables = {"cells": cells, "facets": facets, "cuts": cuts}
     if part.has_ridges:
         ridges = to_arrow(part, "ridges")

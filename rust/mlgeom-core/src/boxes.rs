@@ -667,6 +667,7 @@ impl Forest {
             max_facet_area_mismatch: 0.0,
             cut_facets: Vec::new(),
             cut_keys: Vec::new(),
+            cut_area_errors: Vec::new(),
             ridge_keys: Vec::new(),
             tree,
             split_planes,

@@ -7,7 +7,7 @@ use crate::arrangement::Arrangement;
 use crate::bits::words_for;
 use crate::error::{GeomError, Result};
 use crate::model::Model;
-use crate::refine::{Node, RefineOptions, Refinement, refine};
+use crate::refine::{CellBuffer, Node, RefineOptions, Refinement, refine};
 
 /// Sentinel for "no cell": the other side of a box facet, or a point outside the box.
 pub const NO_CELL: i64 = -1;
@@ -76,6 +76,9 @@ pub struct Partition {
     pub cut_facets: Vec<usize>,
     /// Face key of each cut facet: equal from both sides, so a join across shards pairs them.
     pub cut_keys: Vec<u128>,
+    /// Bound on the error of each cut facet's area from its cell here (see [`CellBuffer::area_errors`]): the
+    /// join requires the two shards' areas of one facet to agree to the sum of their bounds.
+    pub cut_area_errors: Vec<f64>,
     /// Key of the (d−2)-face of each ridge (global across shards); kept only for a shard.
     pub ridge_keys: Vec<u128>,
     pub(crate) tree: Vec<Node>,
@@ -201,9 +204,10 @@ impl Partition {
         local.par_sort_unstable();
         const NONE: u32 = u32::MAX;
         // (first cell, second cell or NONE, plane, first side's local facet, second side's or NONE)
-        let mut cut_local: Vec<(u32, u128)> = Vec::new();
+        let mut cut_local: Vec<(u32, u128, f64)> = Vec::new();
         let mut pairs: Vec<(u32, u32, u32, u32, u32)> = Vec::with_capacity(n_local / 2 + n_local / 8);
         let mut max_facet_area_mismatch: f64 = 0.0;
+        let mut worst_pair = AreaMismatch::default();
         let mut k = 0;
         while k < local.len() {
             let (key, cell, f) = local[k];
@@ -223,6 +227,8 @@ impl Partition {
                     let (a, b) = (buf.facet_areas[f as usize], buf.facet_areas[g as usize]);
                     max_facet_area_mismatch =
                         max_facet_area_mismatch.max((a - b).abs() / a.max(b).max(f64::MIN_POSITIVE));
+                    let allowed = buf.area_errors[order[cell as usize]] + buf.area_errors[order[other as usize]];
+                    worst_pair.keep_worse(AreaMismatch::new(a, b, allowed, plane - box_faces, cell.min(other)));
                     pairs.push((
                         cell.min(other),
                         cell.max(other),
@@ -233,7 +239,7 @@ impl Partition {
                     k += 2;
                 }
                 None if cut_planes.contains(&plane) => {
-                    cut_local.push((f, key));
+                    cut_local.push((f, key, buf.area_errors[order[cell as usize]]));
                     pairs.push((cell, NONE, plane, f, NONE));
                     k += 1;
                 }
@@ -251,6 +257,7 @@ impl Partition {
             }
         }
         drop(local);
+        worst_pair.check(model.exact())?;
         // Deterministic order: by (first cell, second cell with the box last, plane).
         pairs.par_sort_unstable();
         let n_facets = pairs.len();
@@ -274,12 +281,14 @@ impl Partition {
         }
         drop(pairs);
         frame.rows_to_input(&mut facet_centroids);
-        let mut cut: Vec<(usize, u128)> = cut_local
+        let mut cut: Vec<(usize, u128, f64)> = cut_local
             .iter()
-            .map(|&(f, key)| (global_of_local[f as usize], key))
+            .map(|&(f, key, error)| (global_of_local[f as usize], key, error))
             .collect();
-        cut.sort_unstable();
-        let (cut_facets, cut_keys) = cut.into_iter().unzip();
+        cut.sort_unstable_by_key(|&(f, key, _)| (f, key));
+        let cut_facets = cut.iter().map(|c| c.0).collect();
+        let cut_keys = cut.iter().map(|c| c.1).collect();
+        let cut_area_errors = cut.iter().map(|c| c.2).collect();
         buf.facet_areas = Vec::new();
         buf.facet_normals = Vec::new();
         buf.facet_centroids = Vec::new();
@@ -350,6 +359,7 @@ impl Partition {
             max_facet_area_mismatch,
             cut_facets,
             cut_keys,
+            cut_area_errors,
             ridge_keys: kept_ridge_keys,
             tree: nodes,
             split_planes,
@@ -446,21 +456,20 @@ pub(crate) fn group_rows(coords: &[f64], d: usize) -> (Vec<usize>, usize) {
     (ids, if rows == 0 { 0 } else { id + 1 })
 }
 
-/// Largest closure residual of a cell, and relative error of the volume sum, accepted as rounding.
-const CLOSURE_TOLERANCE: f64 = 1e-7;
 /// 1e-9, the invariant the adversarial tests hold every result to (1e-8 let a box moved to 1e8 through
 /// with volumes off by 8e-9; issue 9).
 const VOLUME_SUM_TOLERANCE: f64 = 1e-9;
 
 /// Refuses results that the tolerance decided inconsistently (near-degenerate input): every cell
-/// must be closed (Σ area·n = 0) and the volumes must add up to the box volume (for a shard, that
-/// sum is checked after the join of all shards). In exact mode the combinatorics are certified and only
-/// the volume sum is checked: a cell thinner than float64 can resolve (a sliver between planes 1e-15 apart) has
-/// facets whose areas are rounding noise relative to each other, which is no error of the partition. Both checks
-/// hold far from the origin too: the model computes in local coordinates, in which every axis of the box reaches
-/// at most two widths from 0 ([`crate::centred`]), so vertices carry rounding relative to the box, not to its
-/// distance from the origin.
-fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, sharded: bool) -> Result<()> {
+/// must be closed (Σ area·n = 0, to the allowance its conditioning and its vertices' incidence defects
+/// explain: [`crate::measure::CellGeometry::closure_allowance`]) and the volumes must add up to the box
+/// volume (for a shard, that sum is checked after the join of all shards). In exact mode the combinatorics are
+/// certified and only the volume sum is checked: a cell thinner than float64 can resolve (a sliver between planes
+/// 1e-15 apart) has facets whose areas are rounding noise relative to each other, which is no error of the
+/// partition. Both checks hold far from the origin too: the model computes in local coordinates, in which every
+/// axis of the box reaches at most two widths from 0 ([`crate::centred`]), so vertices carry rounding relative to
+/// the box, not to its distance from the origin.
+fn check_consistency<M: Model>(model: &M, buf: &CellBuffer, sharded: bool) -> Result<()> {
     let box_volume: f64 = model.lo().iter().zip(model.hi()).map(|(a, b)| b - a).product();
     let total: f64 = buf.volumes.iter().sum();
     let relative = if sharded {
@@ -478,15 +487,102 @@ fn check_consistency<M: Model>(model: &M, buf: &crate::refine::CellBuffer, shard
         }
         return Ok(());
     }
-    let residual = buf.max_closure_residual;
-    if residual.is_nan() || relative.is_nan() || residual > CLOSURE_TOLERANCE || relative > VOLUME_SUM_TOLERANCE {
+    let worst = &buf.worst_closure;
+    if worst.excess > 1.0 || relative.is_nan() || relative > VOLUME_SUM_TOLERANCE {
+        let mut point = worst.point.clone();
+        model.frame().to_input(&mut point);
+        let at: Vec<String> = point.iter().map(|v| format!("{v:.6}")).collect();
         return Err(GeomError::Numerical(format!(
             "the input is too close to degenerate for the tolerance (some hyperplanes nearly coincide or \
              nearly meet on a lower-dimensional set): cell volumes add up to {total} instead of {box_volume} \
-             and a cell's facets close up only to {:.1e}. Pass exact=True to decide every predicate exactly, \
-             merge or separate the nearly coincident hyperplanes, or perturb the input",
-            buf.max_closure_residual
+             and the facets of the cell at [{}] close up only to {:.1e} of its area (its shape and rounding \
+             explain {:.1e}). Pass exact=True to decide every predicate exactly, merge or separate the nearly \
+             coincident hyperplanes, or perturb the input",
+            at.join(", "),
+            worst.residual,
+            worst.allowed
         )));
     }
     Ok(())
+}
+
+/// The facet whose two sides' areas differ most relative to what their cells' measurement errors allow.
+#[derive(Default)]
+struct AreaMismatch {
+    /// |a − b| / allowed (NaN counts as infinite).
+    excess: f64,
+    areas: (f64, f64),
+    allowed: f64,
+    /// Input plane (hyperplane class or neuron plane id − 2d) and the lower cell.
+    plane: u32,
+    cell: u32,
+}
+
+impl AreaMismatch {
+    fn new(a: f64, b: f64, allowed: f64, plane: u32, cell: u32) -> Self {
+        let diff = (a - b).abs();
+        let excess = if diff <= allowed {
+            if allowed > 0.0 { diff / allowed } else { 0.0 } // 0 ≤ 0, or anything ≤ ∞ (a sliver)
+        } else if diff > allowed {
+            diff / allowed // ∞ when nothing was allowed
+        } else {
+            f64::INFINITY // NaN
+        };
+        Self {
+            excess,
+            areas: (a, b),
+            allowed,
+            plane,
+            cell,
+        }
+    }
+
+    fn keep_worse(&mut self, other: Self) {
+        if other.excess > self.excess {
+            *self = other;
+        }
+    }
+
+    /// A facet's area measured from its two cells must agree to the sum of the cells' area error bounds
+    /// ([`CellBuffer::area_errors`]); more means the two cells disagree about the facet's shape.
+    fn check(&self, exact: bool) -> Result<()> {
+        if self.excess <= 1.0 {
+            return Ok(());
+        }
+        let what_to_do = if exact {
+            "translate the box towards the origin or rescale it"
+        } else {
+            "pass exact=True to decide every predicate exactly, or perturb the input"
+        };
+        Err(GeomError::Numerical(format!(
+            "cell {} and its neighbour across plane {} measure their common facet's area as {:e} and {:e}, \
+             more apart than the {:.1e} their measurement errors allow: the two cells disagree about the facet \
+             (the input is too close to degenerate for the tolerance); {what_to_do}",
+            self.cell, self.plane, self.areas.0, self.areas.1, self.allowed
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facet_areas_must_agree_to_their_cells_error_bounds() {
+        assert!(AreaMismatch::new(1.0, 1.0 + 1e-9, 2e-9, 0, 3).check(false).is_ok());
+        let err = AreaMismatch::new(1.0, 1.0 + 1e-6, 2e-9, 4, 3).check(false).unwrap_err();
+        assert!(
+            matches!(&err, GeomError::Numerical(m) if m.contains("cell 3") && m.contains("exact=True")),
+            "{err}"
+        );
+        assert!(AreaMismatch::new(f64::NAN, 1.0, 1.0, 0, 0).check(true).is_err());
+        assert!(AreaMismatch::new(0.0, 0.0, 0.0, 0, 0).check(true).is_ok()); // exact mode's unmeasurable slivers
+        assert!(AreaMismatch::new(1.0, 0.0, f64::INFINITY, 0, 0).check(true).is_ok());
+        assert!(AreaMismatch::new(1e-300, 0.0, 0.0, 0, 0).check(true).is_err());
+        let mut worst = AreaMismatch::default();
+        worst.keep_worse(AreaMismatch::new(1.0, 1.0, 1e-9, 0, 0));
+        worst.keep_worse(AreaMismatch::new(1.0, 2.0, 1e-9, 1, 7));
+        worst.keep_worse(AreaMismatch::new(1.0, 1.5, 1e-9, 2, 8));
+        assert_eq!((worst.plane, worst.cell), (1, 7));
+    }
 }

@@ -110,8 +110,32 @@ pub struct CellBuffer {
     pub ridge_keys: Vec<u128>,
     /// Largest facet-closure residual of any cell (see [`crate::measure::CellGeometry`]).
     pub max_closure_residual: f64,
+    /// The cell whose closure residual exceeds its allowance most (relative to it).
+    pub worst_closure: ClosureReport,
+    /// Per cell: a bound on the error of each of its facet areas, ρ · Σ_F area_F with ρ its closure
+    /// allowance ([`crate::measure::CellGeometry::closure_allowance`]); the two sides of a facet must agree
+    /// to the sum of their cells' bounds.
+    pub area_errors: Vec<f64>,
     /// Float decisions within the tolerance that exact arithmetic contradicts (float-mode audit).
     pub snapped: usize,
+}
+
+/// A cell's facet closure against its allowance: `excess` = residual / allowed (> 1: inconsistent; NaN
+/// counts as infinite), with a point inside the cell to say where.
+#[derive(Clone, Debug, Default)]
+pub struct ClosureReport {
+    pub excess: f64,
+    pub residual: f64,
+    pub allowed: f64,
+    pub point: Vec<f64>,
+}
+
+impl ClosureReport {
+    fn keep_worse(&mut self, other: ClosureReport) {
+        if other.excess > self.excess {
+            *self = other;
+        }
+    }
 }
 
 impl CellBuffer {
@@ -157,6 +181,8 @@ impl CellBuffer {
         self.ridge_volumes.extend(other.ridge_volumes);
         self.ridge_keys.extend(other.ridge_keys);
         self.max_closure_residual = self.max_closure_residual.max(other.max_closure_residual);
+        self.worst_closure.keep_worse(other.worst_closure);
+        self.area_errors.extend(other.area_errors);
         self.snapped += other.snapped;
     }
 }
@@ -243,6 +269,8 @@ struct Context<'a, M: Model> {
     opts: RefineOptions<'a>,
     dim: usize,
     tol: f64,
+    /// Largest |coordinate| of the box: the scale of float64 rounding in vertex positions.
+    reach: f64,
     pred: Predicates,
     /// Float decisions that exact arithmetic contradicts (see [`crate::predicates`]).
     snapped: AtomicUsize,
@@ -405,6 +433,18 @@ impl<M: Model> Context<'_, M> {
         let box_faces = 2 * self.dim as u32;
         let cells = &mut out.cells;
         cells.max_closure_residual = cells.max_closure_residual.max(geometry.closure_residual);
+        let allowed = geometry.closure_allowance(self.reach);
+        let excess = geometry.closure_residual / allowed;
+        let excess = if excess.is_nan() { f64::INFINITY } else { excess };
+        if excess > cells.worst_closure.excess {
+            cells.worst_closure = ClosureReport {
+                excess,
+                residual: geometry.closure_residual,
+                allowed,
+                point: poly.vertex_mean(),
+            };
+        }
+        cells.area_errors.push(geometry.area_error_bound(allowed));
         out.nodes.push(Node {
             plane: Node::LEAF,
             value: cells.len() as u32,
@@ -495,6 +535,11 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         opts,
         dim,
         tol: model.tol(),
+        reach: model
+            .lo()
+            .iter()
+            .chain(model.hi())
+            .fold(0.0, |a: f64, v| a.max(v.abs())),
         pred: Predicates {
             tol: model.tol(),
             exact: model.exact(),

@@ -385,6 +385,12 @@ impl NativePartition {
         matrix(py, split_keys(&self.inner.cut_keys), 2)
     }
 
+    /// A bound on the error of each cut facet's area as measured from its cell here: the join requires
+    /// the areas from the two shards to agree to the sum of the two bounds.
+    fn cut_area_errors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.cut_area_errors)
+    }
+
     /// The 128-bit key of each ridge's (d-2)-face as (high, low), global across shards (shards only).
     fn ridge_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
         matrix(py, split_keys(&self.inner.ridge_keys), 2)
