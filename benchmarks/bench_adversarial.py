@@ -13,8 +13,8 @@ the same combinatorics (labels and facets as pairs of labels), and the exact/flo
 one row per case.
 
 A second table (``--generic``) times float and exact mode side by side on larger inputs: random arrangements
-in general position for d = 2..6, random ReLU networks, and heavily degenerate integer lattices (every vertex
-on many hyperplanes, so most predicates fall back to big integers).
+in general position for d = 2..6, random ReLU networks, heavily degenerate integer lattices (every vertex
+on many hyperplanes, so most predicates fall back to big integers), and two of the generic inputs moved to 1e8.
 """
 
 from __future__ import annotations
@@ -168,6 +168,19 @@ def generic_inputs() -> list[tuple[str, str, dict]]:
         W = W * (1 + 1e-12 * rng.normal(size=W.shape))
         desc = f"d={d} m={m} lattice perturbed 1e-12"
         out.append(("near-degenerate", desc, {"W": W, "c": c, "box": mg.Box(-1, 1, dim=d)}))
+    # Far from the origin: two of the generic inputs moved to 1e8 (offsets rounded), to compare with their rows
+    # above (the core partitions in the box's local coordinates: rust/mlgeom-core/src/centred.rs).
+    t = 1e8
+    for _kind, desc, a in list(out):
+        if desc not in ("d=3 m=30 random hyperplanes", "d=3 ReLU [10, 10]"):
+            continue
+        box = mg.Box(t - 1, t + 1, dim=3)
+        if "W" in a:
+            moved = {"W": a["W"], "c": a["c"] - a["W"].sum(axis=1) * t, "box": box}
+        else:
+            biases = [a["biases"][0] - a["weights"][0].sum(axis=1) * t, *a["biases"][1:]]
+            moved = {"weights": a["weights"], "biases": biases, "box": box}
+        out.append(("far", f"{desc} at 1e8", moved))
     return out
 
 

@@ -111,20 +111,48 @@ fn degenerate_arrangement_and_empty_shards() {
     check_shards(&a, &[1, 2, 5]);
 }
 
-#[test]
-fn relu_shards_make_the_whole_partition() {
-    let mut next = uniform(7);
-    let mut layer = |n_in: usize, n_out: usize| Dense {
+/// Weights uniform in [-1, 1], biases in [-0.25, 0.25].
+fn random_layer(next: &mut impl FnMut() -> f64, n_in: usize, n_out: usize) -> Dense {
+    Dense {
         weight: (0..n_in * n_out).map(|_| 2.0 * next() - 1.0).collect(),
         bias: (0..n_out).map(|_| 0.5 * next() - 0.25).collect(),
         n_in,
         n_out,
-    };
+    }
+}
+
+#[test]
+fn relu_shards_make_the_whole_partition() {
+    let mut next = uniform(7);
+    let mut layer = |n_in: usize, n_out: usize| random_layer(&mut next, n_in, n_out);
     let hidden = vec![layer(2, 6), layer(6, 5)];
     let output = layer(5, 1);
     let net = ReluNet::new(hidden, Some(output), &[-1.0; 2], &[1.0; 2]).unwrap();
     check_shards(&net, &[0, 1]);
     check_shards(&net, &[2, 4, 5]);
+}
+
+#[test]
+fn shards_of_a_box_far_from_the_origin_make_the_whole_partition() {
+    // The same random arrangement and net moved to [1e8, 1e8 + 1]^2 (offsets rounded): shards refine in the box's
+    // local coordinates like the whole partition (src/centred.rs), and locate moves its queries the same way.
+    let t = 1e8;
+    let (w, c) = random_arrangement(12, 2, 3);
+    let moved: Vec<f64> = c
+        .iter()
+        .enumerate()
+        .map(|(j, &b)| b - (w[2 * j] + w[2 * j + 1]) * t)
+        .collect();
+    let a = mlgeom_core::Arrangement::new(&w, &moved, &[t; 2], &[t + 1.0; 2]).unwrap();
+    check_shards(&a, &[0, 3, 7]);
+    let mut next = uniform(8);
+    let mut layer = |n_in: usize, n_out: usize| random_layer(&mut next, n_in, n_out);
+    let mut first = layer(2, 6);
+    for k in 0..6 {
+        first.bias[k] -= (first.weight[2 * k] + first.weight[2 * k + 1]) * (t + 0.5);
+    }
+    let net = ReluNet::new(vec![first, layer(6, 5)], None, &[t; 2], &[t + 1.0; 2]).unwrap();
+    check_shards(&net, &[0, 1, 2]);
 }
 
 #[test]
