@@ -112,6 +112,9 @@ def _check(part, neurons: slice) -> None:
     assert np.all(np.asarray(part.volumes) > 0)
     residual, allowed = _closure_allowance(part, ws[0], bs[0])
     assert np.all(residual <= allowed), (residual / allowed).max()
+    # the core's own margins: worst residual / allowance and worst facet-area difference / bound
+    assert 0 < part._native.closure_excess <= 1
+    assert 0 <= part._native.facet_area_excess <= 1
     # each interior facet once, between two distinct cells
     cells = np.asarray(part.facets.cells)
     inner = cells[cells[:, 1] >= 0]

@@ -109,6 +109,12 @@ class NativePartition:
     @property
     def max_facet_area_mismatch(self) -> float:
         """Largest relative difference of a facet's area measured from its two cells."""
+    @property
+    def closure_excess(self) -> float:
+        """Largest closure residual of a cell over its allowance (its conditioning and incidence defects); <= 1."""
+    @property
+    def facet_area_excess(self) -> float:
+        """Largest difference of a facet's areas from its two cells over their error bounds; <= 1."""
     def packed_patterns(self) -> npt.NDArray[np.uint8]: ...
     def payload(self) -> npt.NDArray[np.float64]: ...
     def volumes(self) -> npt.NDArray[np.float64]: ...

@@ -665,6 +665,8 @@ impl Forest {
             ridge_angles: Vec::new(),
             ridge_volumes: Vec::new(),
             max_facet_area_mismatch: 0.0,
+            closure_excess: 0.0,
+            facet_area_excess: 0.0,
             cut_facets: Vec::new(),
             cut_keys: Vec::new(),
             cut_area_errors: Vec::new(),

@@ -71,6 +71,11 @@ pub struct Partition {
     pub ridge_volumes: Vec<f64>,
     /// Largest relative difference between a facet's area measured from its two cells.
     pub max_facet_area_mismatch: f64,
+    /// Largest closure residual of a cell relative to its allowance
+    /// ([`crate::measure::CellGeometry::closure_allowance`]); at most 1 in float mode (the check refuses more).
+    pub closure_excess: f64,
+    /// Largest difference of a facet's two areas relative to the sum of its cells' area error bounds; at most 1.
+    pub facet_area_excess: f64,
     /// A shard's facets on its boundary ([`RefineOptions::shard`]): global facet ids, `[cell, NO_CELL]`
     /// here, whose other cell lies in another shard. Empty unless sharded.
     pub cut_facets: Vec<usize>,
@@ -135,6 +140,7 @@ impl Partition {
         let n = buf.len();
         let sharded = opts.shard.is_some();
         check_consistency(model, &buf, sharded)?;
+        let closure_excess = buf.worst_closure.excess;
         let snapped = buf.snapped;
         let pattern = |leaf: usize| &buf.patterns[leaf * w..(leaf + 1) * w];
 
@@ -357,6 +363,8 @@ impl Partition {
             ridge_angles,
             ridge_volumes,
             max_facet_area_mismatch,
+            closure_excess,
+            facet_area_excess: worst_pair.excess,
             cut_facets,
             cut_keys,
             cut_area_errors,

@@ -262,6 +262,18 @@ impl NativePartition {
         self.inner.max_facet_area_mismatch
     }
 
+    /// Largest closure residual of a cell over its allowance (its conditioning and incidence defects); at most 1.
+    #[getter]
+    fn closure_excess(&self) -> f64 {
+        self.inner.closure_excess
+    }
+
+    /// Largest difference of a facet's areas from its two cells over their error bounds; at most 1.
+    #[getter]
+    fn facet_area_excess(&self) -> f64 {
+        self.inner.facet_area_excess
+    }
+
     /// Patterns packed as by `np.packbits(patterns, axis=1)` (big-endian bits), `(n_cells, ceil(m/8))`.
     fn packed_patterns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
         let p = &self.inner;
