@@ -1,5 +1,5 @@
 //! Times one partition: `cargo run --release --example profile -- arrangement M D [THREADS]` or
-//! `... -- relu D WIDTH DEPTH [THREADS]` (random network on [−1, 1]^D).
+//! `... -- relu D WIDTH DEPTH [THREADS]` (random network on [−1, 1]^D). `MLGEOM_EXACT=1`: exact mode.
 use mlgeom_core::{Dense, Partition, PartitionOptions, ReluNet};
 
 fn main() {
@@ -15,6 +15,7 @@ fn main() {
     let kind = args.first().map_or("arrangement", String::as_str);
     // Lean mode (MLGEOM_LEAN=1): no ridges and no per-cell vertices, as for huge partitions.
     let lean = std::env::var("MLGEOM_LEAN").is_ok_and(|v| v == "1");
+    let exact = std::env::var("MLGEOM_EXACT").is_ok_and(|v| v == "1");
     let refine = mlgeom_core::RefineOptions {
         ridges: !lean,
         vertices: !lean,
@@ -41,7 +42,12 @@ fn main() {
             n_in = width;
         }
         let net = ReluNet::new(hidden, None, &vec![-1.0; d], &vec![1.0; d]).unwrap();
-        Partition::new(&net, opts).unwrap()
+        let net = if exact { net.exact() } else { net };
+        let p = Partition::new(&net, opts).unwrap();
+        if exact {
+            println!("pre-activation rows composed exactly: {}", net.exact_rows_composed());
+        }
+        p
     } else {
         let (m, d) = (num(1, 60), num(2, 3));
         let opts = PartitionOptions {
@@ -56,11 +62,17 @@ fn main() {
             c.push(-n.iter().zip(&p).map(|(a, b)| a * b).sum::<f64>());
             w.extend(n);
         }
-        Partition::from_hyperplanes(&w, &c, &vec![0.0; d], &vec![1.0; d], opts).unwrap()
+        if exact {
+            let arrangement = mlgeom_core::Arrangement::new_exact(&w, &c, &vec![0.0; d], &vec![1.0; d]).unwrap();
+            Partition::new(&arrangement, opts).unwrap()
+        } else {
+            Partition::from_hyperplanes(&w, &c, &vec![0.0; d], &vec![1.0; d], opts).unwrap()
+        }
     };
     let s = t.elapsed().as_secs_f64();
     println!(
-        "{kind} d={} cells={} facets={} ridges={} {:.3}s {:.0} cells/s",
+        "{kind}{} d={} cells={} facets={} ridges={} {:.3}s {:.0} cells/s",
+        if exact { " exact" } else { "" },
         p.dim(),
         p.n_cells,
         p.facet_areas.len(),

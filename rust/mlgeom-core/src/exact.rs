@@ -9,7 +9,7 @@
 //!
 //! The float filter ([`verified_error`], [`certified_sign`]) decides most predicates without big integers:
 //! a vertex computed in f64 carries a rigorous bound on its distance to the true vertex (Rump's verification
-//! of linear systems: with R ≈ A⁻¹ and ‖I − R A‖ ≤ α < 1, ‖x̃ − x‖ ≤ ‖R‖ ‖A x̃ + b‖ / (1 − α); Rump 1983,
+//! of linear systems: with R ≈ A⁻¹ and ‖I − R A‖ ≤ α < 1, ‖x̃ − x‖ ≤ ‖|R| |A x̃ + b|‖ / (1 − α); Rump 1983,
 //! Oishi & Rump 2002), and a dot product carries Higham's bound γₙ Σ|terms| on its rounding error (Higham,
 //! *Accuracy and Stability of Numerical Algorithms*, §3.1).
 
@@ -86,13 +86,28 @@ impl DyadicMatrix {
         self.ints.len().checked_div(self.cols).unwrap_or(0)
     }
 
+    /// The rows `rows` as a matrix.
+    pub fn rows_of(&self, rows: std::ops::Range<usize>) -> DyadicMatrix {
+        DyadicMatrix {
+            ints: self.ints[rows.start * self.cols..rows.end * self.cols].to_vec(),
+            exp: self.exp,
+            cols: self.cols,
+        }
+    }
+
     /// `self · other` exactly.
     pub fn mul(&self, other: &DyadicMatrix) -> DyadicMatrix {
+        self.mul_masked(other, &vec![true; self.cols])
+    }
+
+    /// `self · diag(keep) · other` exactly: the rows t of `other` with `keep[t]` false count as zero (a ReLU
+    /// layer's inactive neurons).
+    pub fn mul_masked(&self, other: &DyadicMatrix, keep: &[bool]) -> DyadicMatrix {
         let (n, k, m) = (self.rows(), self.cols, other.cols);
-        debug_assert_eq!(k, other.rows());
+        debug_assert!(k == other.rows() && k == keep.len());
         let mut ints = vec![BigInt::zero(); n * m];
         for i in 0..n {
-            for t in 0..k {
+            for t in (0..k).filter(|&t| keep[t]) {
                 let a = &self.ints[i * k + t];
                 if a.is_zero() {
                     continue;
@@ -272,29 +287,43 @@ pub fn independent_rows(rows: &[&[BigInt]], d: usize) -> Option<Vec<usize>> {
 
 /// Higham's γ for sums of `n` products, doubled for safety: a bound on the relative rounding error of a
 /// float dot product of length n − 1 plus an offset.
-fn gamma(n: usize) -> f64 {
+pub(crate) fn gamma(n: usize) -> f64 {
     let nu = 2.0 * n as f64 * f64::EPSILON;
     nu / (1.0 - nu)
 }
 
 /// Absolute slack for underflow in sums of products (each product may lose up to the smallest subnormal).
-const UNDERFLOW: f64 = 1e-300;
+pub(crate) const UNDERFLOW: f64 = 1e-300;
+
+/// A rigorous bound on how far a plane row of floats lies from the exact row it stands for: each normal
+/// coefficient within `normal`, the offset within `offset`. Zero for rows given as input, and for rows
+/// rounded correctly from exact ones (the filters' γ, doubled, covers one rounding per coefficient).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RowError {
+    pub normal: f64,
+    pub offset: f64,
+}
 
 /// The sign of a·x + a₀ at the exact vertex within ‖·‖∞-distance `err` of `x`, if the float evaluation
 /// certifies it; `None` if the float value lies within its error bound. Also returns the float value.
+/// (ã, ã₀) = (`normal`, `offset`) is within `row_err` of the exact (a, a₀), so on top of Higham's bound
+/// γ Σ|terms| and ‖ã‖₁·err the value is off by at most e_n (‖x‖₁ + d·err) + e₀.
 #[inline]
-pub fn certified_sign(normal: &[f64], offset: f64, x: &[f64], err: f64) -> (Option<i8>, f64) {
+pub fn certified_sign(normal: &[f64], offset: f64, row_err: RowError, x: &[f64], err: f64) -> (Option<i8>, f64) {
     let mut s = offset;
     let mut mag = offset.abs();
     let mut l1 = 0.0;
+    let mut x1 = 0.0;
     for (a, v) in normal.iter().zip(x) {
         let p = a * v;
         s += p;
         mag += p.abs();
         l1 += a.abs();
+        x1 += v.abs();
     }
     let g = gamma(normal.len() + 2);
-    let bound = (g * mag + l1 * err + UNDERFLOW) * (1.0 + g);
+    let coefficients = row_err.normal * (x1 + normal.len() as f64 * err) + row_err.offset;
+    let bound = (g * mag + l1 * err + coefficients + UNDERFLOW) * (1.0 + g);
     if !s.is_finite() || !bound.is_finite() {
         return (None, s);
     }
@@ -344,13 +373,17 @@ pub fn float_basis(rows: &[&[f64]], d: usize) -> Option<Vec<usize>> {
     Some(chosen)
 }
 
-/// Refines `x` towards the intersection of the d planes `rows` (normal, offset; exact float coefficients)
-/// by one Newton step, and returns a rigorous bound on ‖x − x*‖∞ for the true intersection x* (Rump's
-/// verification; see the module doc). `f64::INFINITY` when the system is too ill-conditioned to certify.
-pub fn verified_error(rows: &[&[f64]], x: &mut [f64]) -> f64 {
+/// Refines `x` towards the intersection of the d planes `rows` (normal, offset; float coefficients within
+/// `errs` of the exact ones) by one Newton step, and returns a rigorous bound on ‖x − x*‖∞ for the true
+/// intersection x* (Rump's verification; see the module doc). With the exact system A* x + b* = 0 within
+/// E = (e_n), e₀ of the float one (Ã, b̃): ‖I − R A*‖ ≤ ‖I − R Ã‖ + ‖|R| d·e_n‖ and
+/// |A* x + b*| ≤ |Ã x + b̃| + e_n ‖x‖₁ + e₀ row by row. Returns that bound and the one for the float rows
+/// taken as exact (the float solve's own error, which measures the conditioning); `f64::INFINITY` when the
+/// system is too ill-conditioned to certify.
+pub fn verified_error(rows: &[&[f64]], errs: &[RowError], x: &mut [f64]) -> (f64, f64) {
     let d = x.len();
     let Some(r) = inverse(rows, d) else {
-        return f64::INFINITY;
+        return (f64::INFINITY, f64::INFINITY);
     };
     let residual = |x: &[f64]| -> Vec<f64> {
         rows.iter()
@@ -367,11 +400,12 @@ pub fn verified_error(rows: &[&[f64]], x: &mut [f64]) -> f64 {
     let g = gamma(d + 2);
     // α ≥ ‖I − R A‖∞ including the rounding of its evaluation.
     let mut alpha: f64 = 0.0;
-    let mut r_norm: f64 = 0.0;
+    let mut alpha_rows: f64 = 0.0;
     for i in 0..d {
         let mut row_sum = 0.0;
-        let mut r_row = 0.0;
+        let mut perturbation = 0.0;
         for j in 0..d {
+            perturbation += r[i * d + j].abs() * d as f64 * errs[j].normal;
             let mut c = if i == j { -1.0 } else { 0.0 };
             let mut mag = if i == j { 1.0 } else { 0.0 };
             for k in 0..d {
@@ -380,24 +414,39 @@ pub fn verified_error(rows: &[&[f64]], x: &mut [f64]) -> f64 {
                 mag += p.abs();
             }
             row_sum += c.abs() + g * mag;
-            r_row += r[i * d + j].abs();
         }
-        alpha = alpha.max(row_sum);
-        r_norm = r_norm.max(r_row);
+        alpha = alpha.max(row_sum + perturbation);
+        alpha_rows = alpha_rows.max(row_sum);
     }
     alpha *= 1.0 + g;
+    alpha_rows *= 1.0 + g;
     let res = residual(x);
-    let mut res_norm: f64 = 0.0;
-    for (row, ri) in rows.iter().zip(&res) {
-        let mag = row[..d].iter().zip(x.iter()).map(|(a, v)| (a * v).abs()).sum::<f64>() + row[d].abs();
-        res_norm = res_norm.max(ri.abs() + g * mag + UNDERFLOW);
-    }
-    let bound = r_norm * res_norm / (1.0 - alpha) * (1.0 + 4.0 * g);
-    if alpha.is_nan() || alpha >= 0.5 || !bound.is_finite() {
-        f64::INFINITY
-    } else {
-        bound
-    }
+    let x1: f64 = x.iter().map(|v| v.abs()).sum();
+    // Per row: a bound on |A* x + b*| (with the coefficients' error) and on |Ã x + b̃| (without).
+    let (res_full, res_rows): (Vec<f64>, Vec<f64>) = rows
+        .iter()
+        .zip(&res)
+        .zip(errs)
+        .map(|((row, ri), e)| {
+            let mag = row[..d].iter().zip(x.iter()).map(|(a, v)| (a * v).abs()).sum::<f64>() + row[d].abs();
+            let rounding = ri.abs() + g * mag + UNDERFLOW;
+            (rounding + e.normal * x1 + e.offset, rounding)
+        })
+        .unzip();
+    // ‖x − x*‖∞ ≤ ‖|R| |res|‖∞ / (1 − α), componentwise: rows of very different scales (box faces next to a
+    // composed plane with coefficients ~1e5) do not inflate each other's share.
+    let bound = |alpha: f64, res: &[f64]| {
+        let r_res = (0..d)
+            .map(|i| (0..d).map(|j| r[i * d + j].abs() * res[j]).sum::<f64>())
+            .fold(0.0f64, f64::max);
+        let b = r_res / (1.0 - alpha) * (1.0 + 4.0 * g);
+        if alpha.is_nan() || alpha >= 0.5 || !b.is_finite() {
+            f64::INFINITY
+        } else {
+            b
+        }
+    };
+    (bound(alpha, &res_full), bound(alpha_rows, &res_rows))
 }
 
 /// The inverse of the d × d matrix of the rows' normals (row-major), by Gauss–Jordan with partial pivoting.
@@ -489,7 +538,7 @@ mod tests {
     fn float_rounding_that_fools_f64_is_decided_exactly() {
         // 0.1 + 0.2 != 0.3 in floats: the plane x + y − 0.3 = 0 at the point (0.1, 0.2) is exactly
         // positive (fl(0.1) + fl(0.2) > fl(0.3)), which f64 alone cannot certify.
-        let (sign, _) = certified_sign(&[1.0, 1.0], -0.3, &[0.1, 0.2], 0.0);
+        let (sign, _) = certified_sign(&[1.0, 1.0], -0.3, RowError::default(), &[0.1, 0.2], 0.0);
         assert_eq!(sign, None);
         let p = ExactPoint::solve(&[&exact_row(&[1.0, 0.0, -0.1]), &exact_row(&[0.0, 1.0, -0.2])]).unwrap();
         assert_eq!(p.sign_of(&exact_row(&[1.0, 1.0, -0.3])), 1);
@@ -510,7 +559,7 @@ mod tests {
         let b = [1.0, -1e-9, -0.5 - 1e-12];
         let rows: [&[f64]; 2] = [&a, &b];
         let mut x = [0.4, 0.0];
-        let err = verified_error(&rows, &mut x);
+        let (err, _) = verified_error(&rows, &[RowError::default(); 2], &mut x);
         let p = ExactPoint::solve(&[&exact_row(&a), &exact_row(&b)]).unwrap().to_f64();
         assert!(err.is_finite());
         for k in 0..2 {
@@ -519,7 +568,10 @@ mod tests {
         // Parallel lines cannot be certified.
         let c = [1.0, 0.0, 0.0];
         let e = [2.0, 0.0, 1.0];
-        assert_eq!(verified_error(&[&c, &e], &mut [0.0, 0.0]), f64::INFINITY);
+        assert_eq!(
+            verified_error(&[&c, &e], &[RowError::default(); 2], &mut [0.0, 0.0]).0,
+            f64::INFINITY
+        );
     }
 
     fn system() -> impl proptest::strategy::Strategy<Value = (Vec<Vec<f64>>, Vec<f64>)> {
@@ -533,6 +585,47 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Rows known only within a bound (a ReLU layer composed in floats): the true rows are the float ones
+        /// moved by up to `e` per coefficient; the verified error and the certified sign must cover them.
+        #[test]
+        fn coefficient_errors_are_covered(
+            (rows, q) in system(),
+            shifts in proptest::collection::vec(-1.0f64..1.0, 36),
+            scale in -12i32..-2,
+        ) {
+            let d = rows.len();
+            let e = RowError { normal: 10f64.powi(scale), offset: 10f64.powi(scale) };
+            let mut shift = shifts.iter().cycle();
+            let mut moved = |r: &[f64]| -> Vec<f64> {
+                let mut v: Vec<f64> = r.iter().map(|a| a + shift.next().unwrap() * e.normal).collect();
+                // stay within the bound after rounding of the sum
+                for (a, b) in v.iter_mut().zip(r) {
+                    if (*a - b).abs() > e.normal {
+                        *a = *b;
+                    }
+                }
+                v
+            };
+            let true_rows: Vec<Vec<f64>> = rows.iter().map(|r| moved(r)).collect();
+            let true_q = moved(&q);
+            let exact_rows: Vec<Vec<BigInt>> = true_rows.iter().map(|r| exact_row(r)).collect();
+            let exact_refs: Vec<&[BigInt]> = exact_rows.iter().map(|r| &r[..]).collect();
+            let Some(point) = ExactPoint::solve(&exact_refs) else { return Ok(()) };
+            let refs: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
+            let Some(inv) = inverse(&refs, d) else { return Ok(()) };
+            let mut x: Vec<f64> = (0..d).map(|i| -(0..d).map(|j| inv[i * d + j] * rows[j][d]).sum::<f64>()).collect();
+            let (err, solve_err) = verified_error(&refs, &vec![e; d], &mut x);
+            proptest::prop_assert!(solve_err <= err);
+            if err.is_finite() {
+                for (xf, xe) in x.iter().zip(point.to_f64()) {
+                    proptest::prop_assert!((xf - xe).abs() <= err + 4.0 * f64::EPSILON * xe.abs(), "{} {} {}", xf, xe, err);
+                }
+                if let (Some(sign), _) = certified_sign(&q[..d], q[d], e, &x, err) {
+                    proptest::prop_assert_eq!(sign, point.sign_of(&exact_row(&true_q)));
+                }
+            }
+        }
+
         /// On well-conditioned input the exact sign of a plane at a vertex equals the f64 sign wherever the f64
         /// value is clearly nonzero, the certified filter never contradicts it, and the verified error bound
         /// covers the distance from the float solution to the exact vertex.
@@ -547,7 +640,7 @@ mod tests {
                 * refs.iter().map(|r| r[..d].iter().map(|v| v.abs()).sum::<f64>()).fold(0.0, f64::max);
             proptest::prop_assume!(cond < 1e6);
             let mut x: Vec<f64> = (0..d).map(|i| -(0..d).map(|j| inv[i * d + j] * rows[j][d]).sum::<f64>()).collect();
-            let err = verified_error(&refs, &mut x);
+            let (err, _) = verified_error(&refs, &vec![RowError::default(); d], &mut x);
             proptest::prop_assert!(err.is_finite());
             let exact_rows: Vec<Vec<BigInt>> = rows.iter().map(|r| exact_row(r)).collect();
             let exact_refs: Vec<&[BigInt]> = exact_rows.iter().map(|r| &r[..]).collect();
@@ -560,7 +653,7 @@ mod tests {
             if s.abs() > 1e-6 {
                 proptest::prop_assert_eq!(exact, if s > 0.0 { 1 } else { -1 });
             }
-            if let (Some(sign), _) = certified_sign(&q[..d], q[d], &x, err) {
+            if let (Some(sign), _) = certified_sign(&q[..d], q[d], RowError::default(), &x, err) {
                 proptest::prop_assert_eq!(sign, exact);
             }
             // A plane through the exact vertex (its offset recomputed exactly) is exactly "on" at the vertex.

@@ -1,6 +1,7 @@
 //! Fully connected ReLU networks: validated layers, forward passes and affine algebra.
 
 use crate::error::{Result, invalid};
+use crate::exact::{RowError, UNDERFLOW, gamma};
 
 /// One affine layer y = W x + b, W row-major `out × in`.
 #[derive(Clone, Debug)]
@@ -38,6 +39,37 @@ impl Dense {
             }
         }
         (out_jac, out_off)
+    }
+
+    /// A rigorous bound on the distance of [`Self::compose`]'s rows from the exact W (J* x + c*) + b, when
+    /// the rows of (`jac`, `off`) are within `err` of the exact (J*, c*). Per output row k (Higham §3.1 for
+    /// the rounding, then the input's own error carried through W):
+    /// e_n = γ Σᵢ |W_ki| maxⱼ|J_ij| + Σᵢ |W_ki| e_n,i and e₀ = γ (|b_k| + Σᵢ |W_ki||c_i|) + Σᵢ |W_ki| e₀,i,
+    /// with γ = γ_{n_in+2} (doubled); O(n_out · n_in), not another product.
+    pub fn compose_error(&self, jac: &[f64], off: &[f64], err: &[RowError], d: usize) -> Vec<RowError> {
+        let jac_max: Vec<f64> = (0..self.n_in)
+            .map(|i| jac[i * d..(i + 1) * d].iter().fold(0.0f64, |a, v| a.max(v.abs())))
+            .collect();
+        let g = gamma(self.n_in + 2);
+        (0..self.n_out)
+            .map(|k| {
+                let (mut normal_mag, mut offset_mag, mut normal_in, mut offset_in) =
+                    (0.0, self.bias[k].abs(), 0.0, 0.0);
+                for (i, w) in self.row(k).iter().enumerate() {
+                    let w = w.abs();
+                    normal_mag += w * jac_max[i];
+                    offset_mag += w * off[i].abs();
+                    normal_in += w * err[i].normal;
+                    offset_in += w * err[i].offset;
+                }
+                // Products that are all exactly zero round to nothing; else allow for underflow too.
+                let slack = |mag: f64| if mag > 0.0 { UNDERFLOW } else { 0.0 };
+                RowError {
+                    normal: (g * normal_mag + normal_in + slack(normal_mag)) * (1.0 + g),
+                    offset: (g * offset_mag + offset_in + slack(offset_mag)) * (1.0 + g),
+                }
+            })
+            .collect()
     }
 
     /// Euclidean norm of every row of W.

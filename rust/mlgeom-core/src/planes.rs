@@ -10,6 +10,14 @@ use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
 
+use crate::exact::RowError;
+
+/// Exact rows made on first use elsewhere (a ReLU layer's exact pre-activations on a cell, [`crate::relu`]):
+/// row `k` is a positive integer multiple of the function of the `k`-th plane from the table's source start.
+pub trait ExactRows: Send + Sync + std::fmt::Debug {
+    fn exact_row(&self, k: usize) -> Vec<BigInt>;
+}
+
 /// Planes with ids `first..first + len`, and a parent table for smaller ids.
 #[derive(Debug)]
 pub struct PlaneTable {
@@ -21,10 +29,14 @@ pub struct PlaneTable {
     bit_start: Vec<u32>,
     bits: Vec<(u32, bool)>,
     /// Exact mode only: the input coefficients of each plane (`d + 1` floats per plane, a positive multiple
-    /// of the unit row), and their integer form, made on first use (see [`crate::exact`]).
+    /// of the unit row), their bound on the distance to the exact row, and the exact integer row, made on
+    /// first use (see [`crate::exact`]): from the floats when they are exact, else from `source`.
     raw: Vec<f64>,
+    raw_err: Vec<RowError>,
     exact: Vec<OnceLock<Vec<BigInt>>>,
     tracks_raw: bool,
+    /// Where the exact rows of planes `start..` come from (row `i − start` of the source), if not their floats.
+    source: Option<(Arc<dyn ExactRows>, usize)>,
 }
 
 impl PlaneTable {
@@ -39,8 +51,10 @@ impl PlaneTable {
             bit_start: vec![0],
             bits: Vec::new(),
             raw: Vec::new(),
+            raw_err: Vec::new(),
             exact: Vec::new(),
             tracks_raw: false,
+            source: None,
         }
     }
 
@@ -52,16 +66,20 @@ impl PlaneTable {
             self.raw
                 .extend_from_slice(&self.normals[i * self.dim..(i + 1) * self.dim]);
             self.raw.push(self.offsets[i]);
+            self.raw_err.push(RowError::default());
             self.exact.push(OnceLock::new());
         }
     }
 
+    /// The exact rows of the planes pushed from now on come from `source` (the next plane is its row 0).
+    pub fn set_exact_source(&mut self, source: Arc<dyn ExactRows>) {
+        debug_assert!(self.tracks_raw);
+        self.source = Some((source, self.offsets.len()));
+    }
+
     /// [`Self::push`] for a table that tracks input coefficients: `raw` (d + 1 floats) is the plane as given.
     pub fn push_raw(&mut self, normal: &[f64], offset: f64, raw: &[f64], bits: &[(u32, bool)]) -> u32 {
-        debug_assert!(self.tracks_raw && raw.len() == self.dim + 1);
-        self.raw.extend_from_slice(raw);
-        self.exact.push(OnceLock::new());
-        self.push_unit(normal, offset, bits)
+        self.push_bounded(normal, offset, raw, RowError::default(), None, bits)
     }
 
     /// [`Self::push_raw`] for a plane known exactly as the integer row `exact` (a positive multiple of the
@@ -74,9 +92,25 @@ impl PlaneTable {
         exact: Vec<BigInt>,
         bits: &[(u32, bool)],
     ) -> u32 {
-        let id = self.push_raw(normal, offset, raw, bits);
-        let _ = self.exact.last().expect("just pushed").set(exact);
-        id
+        self.push_bounded(normal, offset, raw, RowError::default(), Some(exact), bits)
+    }
+
+    /// [`Self::push_raw`] for a plane whose floats `raw` are within `err` of its exact row, which is known
+    /// already (`exact`: a positive integer multiple) or made on first use.
+    pub fn push_bounded(
+        &mut self,
+        normal: &[f64],
+        offset: f64,
+        raw: &[f64],
+        err: RowError,
+        exact: Option<Vec<BigInt>>,
+        bits: &[(u32, bool)],
+    ) -> u32 {
+        debug_assert!(self.tracks_raw && raw.len() == self.dim + 1);
+        self.raw.extend_from_slice(raw);
+        self.raw_err.push(err);
+        self.exact.push(exact.map_or_else(OnceLock::new, OnceLock::from));
+        self.push_unit(normal, offset, bits)
     }
 
     /// Whether plane `p` has exact input coefficients (exact mode).
@@ -84,15 +118,20 @@ impl PlaneTable {
         self.find(p).0.tracks_raw
     }
 
-    /// The input coefficients (normal then offset) of plane `p`; the unit row where none were kept.
+    /// The input coefficients (normal then offset) of plane `p` and their bound on the distance to the exact
+    /// row; the unit row where none were kept.
     #[inline]
-    pub fn raw_row(&self, p: u32) -> (&[f64], f64) {
+    pub fn raw_row(&self, p: u32) -> (&[f64], f64, RowError) {
         let (t, i) = self.find(p);
         if t.tracks_raw {
             let w = t.dim + 1;
-            (&t.raw[i * w..i * w + t.dim], t.raw[i * w + t.dim])
+            (&t.raw[i * w..i * w + t.dim], t.raw[i * w + t.dim], t.raw_err[i])
         } else {
-            (&t.normals[i * t.dim..(i + 1) * t.dim], t.offsets[i])
+            (
+                &t.normals[i * t.dim..(i + 1) * t.dim],
+                t.offsets[i],
+                RowError::default(),
+            )
         }
     }
 
@@ -101,7 +140,10 @@ impl PlaneTable {
         let (t, i) = self.find(p);
         debug_assert!(t.tracks_raw, "exact rows need raw coefficients");
         let w = t.dim + 1;
-        t.exact[i].get_or_init(|| crate::exact::exact_row(&t.raw[i * w..(i + 1) * w]))
+        t.exact[i].get_or_init(|| match &t.source {
+            Some((source, start)) if i >= *start => source.exact_row(i - start),
+            _ => crate::exact::exact_row(&t.raw[i * w..(i + 1) * w]),
+        })
     }
 
     /// A root table holding the faces of the box [lo, hi] (outward unit normals).
@@ -123,6 +165,7 @@ impl PlaneTable {
         if self.tracks_raw {
             self.raw.extend_from_slice(normal);
             self.raw.push(offset);
+            self.raw_err.push(RowError::default());
             self.exact.push(OnceLock::new());
         }
         self.push_unit(normal, offset, bits)

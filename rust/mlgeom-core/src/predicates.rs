@@ -2,8 +2,10 @@
 //!
 //! Float mode: the signed distance to the unit-normal plane, with a vertex within `tol` lying on it
 //! (DESIGN §4). Exact mode: the sign of the input plane's function at the true vertex (the intersection of d
-//! independent planes of its incidence set), certified by a float filter with a rigorous error bound and,
-//! where the float value lies inside that bound, decided with big integers ([`crate::exact`]). "On" then means
+//! independent planes of its incidence set), certified by a float filter with a rigorous error bound (on the
+//! vertex, and on the plane's float coefficients where they were composed in floats: a ReLU network's deeper
+//! layers) and, where the float value lies inside that bound, decided with big integers ([`crate::exact`]),
+//! whose exact rows the plane tables make on first use. "On" then means
 //! exactly zero. New vertices get a verified error bound (and one Newton step towards the true vertex).
 //!
 //! Float mode never changes combinatorics silently: with `audit`, every decision that the tolerance snapped
@@ -18,7 +20,7 @@ use std::sync::Arc;
 
 use num_bigint::BigInt;
 
-use crate::exact::{ExactPoint, certified_sign, float_basis, independent_rows, verified_error};
+use crate::exact::{ExactPoint, RowError, certified_sign, float_basis, independent_rows, verified_error};
 use crate::planes::PlaneTable;
 use crate::polytope::{Certificate, Polytope, Side};
 
@@ -79,9 +81,9 @@ impl Predicates {
             return snapped;
         }
         dist.clear();
-        let (w, c) = planes.raw_row(p);
+        let (w, c, row_err) = planes.raw_row(p);
         for i in 0..poly.n_vertices() {
-            let (sign, s) = certified_sign(w, c, poly.vertex(i), poly.certificates[i].err);
+            let (sign, s) = certified_sign(w, c, row_err, poly.vertex(i), poly.certificates[i].err);
             dist.push(s);
             let sign = sign.unwrap_or_else(|| {
                 exact_point(poly, planes, i, true)
@@ -103,7 +105,9 @@ impl Predicates {
         sides: &[Side],
     ) -> (Polytope, Polytope) {
         if self.exact {
-            poly.split_by_sides(p, dist, sides, |x, incidence| certify_vertex(planes, x, incidence))
+            poly.split_by_sides(p, dist, sides, |x, incidence| {
+                certify_vertex(planes, x, incidence, self.tol)
+            })
         } else {
             poly.split_by_sides(p, dist, sides, |_, _| Certificate::default())
         }
@@ -152,31 +156,34 @@ fn exact_point(poly: &mut Polytope, planes: &PlaneTable, i: usize, place: bool) 
 
 /// The certificate of a new vertex at `x` on the planes `incidence`: one Newton step towards the
 /// intersection of d of them and a rigorous bound on the remaining distance (infinite if unverifiable, in
-/// which case every predicate on this vertex is decided exactly).
-fn certify_vertex(planes: &PlaneTable, x: &mut [f64], incidence: &[u32]) -> Certificate {
+/// which case every predicate on this vertex is decided exactly). It is placed exactly when the planes are
+/// ill-conditioned, or when the bound their float coefficients' own error adds exceeds `tol` (the geometric
+/// resolution float mode works at).
+fn certify_vertex(planes: &PlaneTable, x: &mut [f64], incidence: &[u32], tol: f64) -> Certificate {
     let d = x.len();
-    let rows: Vec<Vec<f64>> = incidence
+    let (rows, errs): (Vec<Vec<f64>>, Vec<RowError>) = incidence
         .iter()
         .map(|&q| {
-            let (w, c) = planes.raw_row(q);
-            w.iter().copied().chain([c]).collect()
+            let (w, c, e) = planes.raw_row(q);
+            (w.iter().copied().chain([c]).collect(), e)
         })
-        .collect();
+        .unzip();
     let refs: Vec<&[f64]> = rows.iter().map(|r| &r[..]).collect();
-    let err = match float_basis(&refs, d) {
+    let (err, solve_err) = match float_basis(&refs, d) {
         Some(basis) => {
             let chosen: Vec<&[f64]> = basis.iter().map(|&k| refs[k]).collect();
+            let chosen_errs: Vec<RowError> = basis.iter().map(|&k| errs[k]).collect();
             let mut y = x.to_vec();
-            let err = verified_error(&chosen, &mut y);
+            let (err, solve_err) = verified_error(&chosen, &chosen_errs, &mut y);
             if err.is_finite() {
                 x.copy_from_slice(&y);
             }
-            err
+            (err, solve_err)
         }
-        None => f64::INFINITY,
+        None => (f64::INFINITY, f64::INFINITY),
     };
     let reach = x.iter().fold(f64::MIN_POSITIVE, |a, v| a.max(v.abs()));
-    if err <= ILL_CONDITIONED * f64::EPSILON * reach {
+    if solve_err <= ILL_CONDITIONED * f64::EPSILON * reach && err - solve_err <= tol {
         return Certificate { err, point: None };
     }
     // An ill-conditioned vertex (planes at a tiny angle): its float position is off by up to `err`, which
