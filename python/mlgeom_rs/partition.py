@@ -416,7 +416,10 @@ class Partition:
 
     @cached_property
     def interior_points(self) -> npt.NDArray[np.float64]:
-        """One point strictly inside each cell, float64 (n, d)."""
+        """One point strictly inside each cell, float64 (n, d). The core places it in the box's local
+        coordinates and rounds it once to float64 (see :attr:`tolerance`): a cell thinner than the
+        spacing of float64 numbers there (about 1.5e-8 at 1e8) may hold no float64 point at all; its
+        interior point is then within half that spacing of the cell, not inside it."""
         return _readonly(self._native.interior_points())
 
     @cached_property

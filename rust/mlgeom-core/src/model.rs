@@ -25,12 +25,16 @@ pub trait Model: Sync {
     /// Per-cell state carried from one stage to the next (e.g. the affine map of a layer).
     type Stage: Send + Sync;
 
-    /// The box in the model's local coordinates y = x − `origin()` ([`crate::centred`]): the refinement, its
-    /// planes and its measures are all local; [`crate::partition::Partition::new`] moves the outputs back.
-    fn lo(&self) -> &[f64];
-    fn hi(&self) -> &[f64];
-    /// The local coordinates (origin and local box).
+    /// The local coordinates y = x − origin of the model's box ([`crate::centred`]): the refinement, its planes and
+    /// its measures are all local; [`crate::partition::Partition::new`] moves the outputs back.
     fn frame(&self) -> &Frame;
+    /// The box in local coordinates.
+    fn lo(&self) -> &[f64] {
+        &self.frame().lo
+    }
+    fn hi(&self) -> &[f64] {
+        &self.frame().hi
+    }
     /// Number of pattern bits.
     fn n_bits(&self) -> usize;
     /// Absolute tolerance of the predicates.
@@ -67,14 +71,6 @@ pub trait Model: Sync {
 
 impl Model for Arrangement {
     type Stage = ();
-
-    fn lo(&self) -> &[f64] {
-        &self.frame.lo
-    }
-
-    fn hi(&self) -> &[f64] {
-        &self.frame.hi
-    }
 
     fn frame(&self) -> &Frame {
         &self.frame

@@ -449,14 +449,6 @@ fn exact_layer_planes(
 impl Model for ReluNet {
     type Stage = LayerInput;
 
-    fn lo(&self) -> &[f64] {
-        &self.frame.lo
-    }
-
-    fn hi(&self) -> &[f64] {
-        &self.frame.hi
-    }
-
     fn frame(&self) -> &Frame {
         &self.frame
     }
