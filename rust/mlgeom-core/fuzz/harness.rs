@@ -371,6 +371,9 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
     // A vertex that float mode snapped onto a plane lies up to `tol` off it, which perturbs the cell's facet areas
     // by about δ / t of its area to first order (the core's allowance, `CellGeometry::closure_allowance`): δ is
     // recomputed here from the returned vertices and the input's planes, and counts only while δ / t ≤ √1e-7.
+    // The core measures δ in the box's local coordinates; here it carries the rounding of the returned vertices
+    // and of w·x + c in input coordinates, e ≤ 4 ε (Σ |w_k x_k| + |c|) (Higham's bound, plus half an ulp per
+    // coordinate): δ is known only within [dist − e, dist + e], and the allowance is the largest over that range.
     let unit_planes: Vec<(Vec<f64>, f64)> = input
         .normals
         .chunks_exact(d)
@@ -380,16 +383,21 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
             (norm > 0.0).then(|| (w.iter().map(|v| v / norm).collect(), c / norm))
         })
         .collect();
+    // (lower, upper) bounds on the largest snapped distance of cell i's vertices
     let snap_defect = |i: usize| {
         p.cell_vertices(i)
             .chunks_exact(d)
             .flat_map(|x| {
-                unit_planes
-                    .iter()
-                    .map(move |(w, c)| (w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + c).abs())
+                unit_planes.iter().map(move |(w, c)| {
+                    let dist = (w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + c).abs();
+                    let e = 4.0 * f64::EPSILON * (w.iter().zip(x).map(|(a, b)| (a * b).abs()).sum::<f64>() + c.abs());
+                    (dist, e)
+                })
             })
-            .filter(|&dist| dist <= p.tol)
-            .fold(0.0, f64::max)
+            .filter(|&(dist, e)| dist <= p.tol + e)
+            .fold((0.0f64, 0.0f64), |(lo, hi), (dist, e)| {
+                (lo.max(dist - e), hi.max((dist + e).min(p.tol)))
+            })
     };
     for i in 0..n {
         let residual = flux[i * d..(i + 1) * d].iter().map(|v| v * v).sum::<f64>().sqrt() / area[i];
@@ -397,9 +405,10 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
             continue;
         }
         let thickness = d as f64 * p.volumes[i] / area[i];
-        let deformation = snap_defect(i) / thickness;
-        let snapping = if deformation <= 1e-7f64.sqrt() {
-            4.0 * deformation
+        let (low, high) = snap_defect(i);
+        let cap = 1e-7f64.sqrt();
+        let snapping = if low / thickness <= cap {
+            4.0 * (high / thickness).min(cap)
         } else {
             0.0
         };
