@@ -126,9 +126,10 @@ def partition_relu(
         The input domain.
     n_threads, max_cells, ridges, vertices, progress, exact
         As in :func:`partition_hyperplanes` (Ctrl-C stops the work; ``progress`` reports cells done).
-        With ``exact=True`` each cell's next-layer hyperplanes are composed from the weights in exact
-        rational arithmetic for the predicates (float64 for the measures and affine maps), and a neuron is
-        constant on a cell only when its composed normal is exactly zero.
+        With ``exact=True`` every decision is certified: each cell's next-layer hyperplanes are composed in
+        float64 with a rigorous error bound per row, and composed from the weights in exact rational
+        arithmetic only where that bound leaves a predicate in doubt (float64 for the measures and affine
+        maps); a neuron is constant on a cell only when its composed normal is exactly zero.
     client, out, shards
         Scale out on Dask as in :func:`partition_hyperplanes`; the shards are sign vectors of first-layer
         neurons, and the result is a :class:`~mlgeom_rs.distributed.ShardedPartition` whose cells table has

@@ -1,5 +1,6 @@
 //! Times one partition: `cargo run --release --example profile -- arrangement M D [THREADS]` or
-//! `... -- relu D WIDTH DEPTH [THREADS]` (random network on [−1, 1]^D). `MLGEOM_EXACT=1`: exact mode.
+//! `... -- relu D WIDTH DEPTH [THREADS]` (random network on [−r, r]^D, r = `MLGEOM_RADIUS`, default 1: a
+//! smaller box keeps a wide net's partition in memory). `MLGEOM_EXACT=1`: exact mode.
 use mlgeom_core::{Dense, Partition, PartitionOptions, ReluNet};
 
 fn main() {
@@ -41,7 +42,8 @@ fn main() {
             });
             n_in = width;
         }
-        let net = ReluNet::new(hidden, None, &vec![-1.0; d], &vec![1.0; d]).unwrap();
+        let r: f64 = std::env::var("MLGEOM_RADIUS").map_or(1.0, |v| v.parse().expect("a number"));
+        let net = ReluNet::new(hidden, None, &vec![-r; d], &vec![r; d]).unwrap();
         let net = if exact { net.exact() } else { net };
         let p = Partition::new(&net, opts).unwrap();
         if exact {
