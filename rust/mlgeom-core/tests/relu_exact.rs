@@ -24,8 +24,6 @@ use proptest::prelude::*;
 struct EagerExact {
     net: Network,
     frame: Frame,
-    lo: Vec<f64>,
-    hi: Vec<f64>,
     tol: f64,
     layers: Vec<(DyadicMatrix, DyadicMatrix)>,
 }
@@ -58,8 +56,6 @@ impl EagerExact {
         Self {
             net: Network::new(hidden, None, lo.len()).unwrap(),
             frame: Frame::new(lo, hi),
-            lo: lo.to_vec(),
-            hi: hi.to_vec(),
             tol: Arrangement::new(&[], &[], lo, hi).unwrap().tol,
             layers,
         }
@@ -67,7 +63,7 @@ impl EagerExact {
 
     /// W_l D P + [0 | b_l] for the previous layer's P (rows of [J | c]) and its active neurons.
     fn compose(&self, layer: usize, input: &DyadicMatrix, active: &[bool]) -> DyadicMatrix {
-        let d = self.lo.len();
+        let d = self.frame.lo.len();
         let (w, b) = &self.layers[layer - 1];
         let bias = DyadicMatrix {
             ints: (0..w.rows())
@@ -86,11 +82,11 @@ impl EagerExact {
         parent: Option<&Arc<PlaneTable>>,
         pattern: &mut [u64],
     ) -> StageStart<Stage> {
-        let d = self.lo.len();
+        let d = self.frame.lo.len();
         let first = self.net.first_bit[layer - 1];
         let mut table = match parent {
             Some(p) => PlaneTable::new(Some(p.clone()), (2 * d + first) as u32, d),
-            None => PlaneTable::with_box(&self.lo, &self.hi),
+            None => PlaneTable::with_box(&self.frame.lo, &self.frame.hi),
         };
         table.track_raw();
         let pre = Arc::new(Rows(pre));
@@ -131,14 +127,6 @@ impl EagerExact {
 impl Model for EagerExact {
     type Stage = Stage;
 
-    fn lo(&self) -> &[f64] {
-        &self.lo
-    }
-
-    fn hi(&self) -> &[f64] {
-        &self.hi
-    }
-
     /// Boxes at the origin only: local and input coordinates coincide.
     fn frame(&self) -> &Frame {
         &self.frame
@@ -157,7 +145,7 @@ impl Model for EagerExact {
     }
 
     fn start(&self, pattern: &mut [u64]) -> StageStart<Stage> {
-        let d = self.lo.len();
+        let d = self.frame.lo.len();
         let identity: Vec<f64> = (0..d)
             .flat_map(|k| (0..=d).map(move |j| if j == k { 1.0 } else { 0.0 }))
             .collect();
