@@ -14,6 +14,7 @@ input floats.
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -213,6 +214,48 @@ def test_relu_exact_and_float_agree_on_generic_nets(mg, net):
     np.testing.assert_allclose(a.volumes, b.volumes, rtol=1e-9, atol=1e-12)
     for x, y in zip(a.affine_maps, b.affine_maps, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def cancelling_relu_nets(draw):
+    """Deep nets with small integer weights and half-integer biases (exact cancellations, zero rows, coincident
+    planes), a duplicated first-layer neuron and a second-layer neuron that cancels the pair exactly: exact mode
+    composes their planes in floats and must fall back to exact rows where its error bounds leave them in doubt."""
+    d = draw(st.integers(2, 3))
+    widths = draw(st.lists(st.integers(2, 4), min_size=2, max_size=3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    sizes = [d, *widths]
+    ws = [rng.integers(-2, 3, size=(o, i)).astype(float) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    bs = [rng.integers(-1, 2, size=o) / 2 for o in sizes[1:]]
+    ws[0][1], bs[0][1] = ws[0][0], bs[0][0]
+    ws[1][0, :2] = [0.75, -0.75]
+    return ws, bs, d
+
+
+def _exact_label(ws, bs, x) -> str:
+    """The network's pattern at the float point x, in rational arithmetic (every float is a rational)."""
+    h = [Fraction(v) for v in x]
+    bits = []
+    for w, b in zip(ws, bs, strict=True):
+        z = [
+            sum((Fraction(a) * v for a, v in zip(row, h, strict=True)), Fraction(c))
+            for row, c in zip(w, b, strict=True)
+        ]
+        bits += ["1" if v > 0 else "0" for v in z]
+        h = [max(v, Fraction(0)) for v in z]
+    return "".join(bits)
+
+
+@settings(max_examples=examples(20), deadline=None)
+@given(net=cancelling_relu_nets())
+def test_relu_exact_mode_cells_are_the_networks_patterns(mg, net):
+    """Every cell of exact mode carries the network's exact pattern at its interior point, and the cells tile the
+    box."""
+    ws, bs, d = net
+    part = mg.partition_relu(ws, bs, mg.Box(-1, 1, dim=d), output_layer=False, exact=True)
+    assert part.snapped == 0
+    assert abs(part.volumes.sum() - 2.0**d) <= 1e-9 * 2.0**d
+    assert [_exact_label(ws, bs, x) for x in part.interior_points] == list(part.labels)
 
 
 def test_relu_neuron_dead_up_to_one_ulp_is_decided_exactly(mg):
