@@ -426,12 +426,18 @@ fn exact_layer_planes(
             continue;
         }
         let (raw, e, ints) = match row {
-            // Decided exactly: its correctly rounded floats (one rounding each).
-            Some(r) => (
-                (0..=d).map(|j| r.to_f64(0, j)).collect(),
-                RowError::default(),
-                Some(r.ints),
-            ),
+            // Decided exactly: the correctly rounded floats (one rounding each) of the row scaled by a power of
+            // two to largest entry ~1 (a positive multiple: the same plane, and no overflow where the composed
+            // floats did overflow).
+            Some(r) => {
+                let top = r.ints.iter().map(|v| v.bits()).max().unwrap_or(0) as i64;
+                let scaled = DyadicMatrix { exp: -top, ..r };
+                (
+                    (0..=d).map(|j| scaled.to_f64(0, j)).collect(),
+                    RowError::default(),
+                    Some(scaled.ints),
+                )
+            }
             None => (
                 n.iter().copied().chain([c]).collect::<Vec<f64>>(),
                 e,

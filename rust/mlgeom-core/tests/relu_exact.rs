@@ -276,3 +276,35 @@ fn a_row_in_doubt_is_composed_exactly() {
         p.n_cells
     );
 }
+
+#[test]
+fn pre_activations_beyond_float_range_are_composed_exactly() {
+    // ReLU(2^k z) = 2^k ReLU(z): scaling the first two layers by 2^600 (second-layer biases 0) keeps every pattern,
+    // but the second layer's pre-activations (~2^1200) overflow float64. Exact mode composes those rows exactly and
+    // scales them back into range, so it finds the same cells as the unscaled net.
+    for seed in 0..4 {
+        let mut hidden = random_net(0, 2, &[4, 3, 3], seed);
+        hidden
+            .iter_mut()
+            .for_each(|l| l.weight.iter_mut().for_each(|w| *w = w.signum() * w.abs().sqrt()));
+        hidden[1].bias.iter_mut().for_each(|b| *b = 0.0);
+        hidden[2].bias.iter_mut().for_each(|b| *b = 0.0);
+        let mut huge = hidden.clone();
+        let k = 2f64.powi(600);
+        let first = &mut huge[0];
+        first
+            .weight
+            .iter_mut()
+            .chain(first.bias.iter_mut())
+            .for_each(|v| *v *= k);
+        huge[1].weight.iter_mut().for_each(|v| *v *= k);
+        let (lo, hi) = ([-1.0, -1.0], [1.0, 1.0]);
+        let p = partition(&ReluNet::new(hidden, None, &lo, &hi).unwrap().exact());
+        let q = partition(&ReluNet::new(huge, None, &lo, &hi).unwrap().exact());
+        assert_eq!(p.n_cells, q.n_cells, "seed {seed}");
+        for i in 0..p.n_cells {
+            assert_eq!(p.pattern(i), q.pattern(i));
+            assert!((p.volumes[i] - q.volumes[i]).abs() <= 1e-9);
+        }
+    }
+}
