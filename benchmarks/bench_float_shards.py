@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Benchmark: float mode on ReLU partitions of ~10^7 cells, shard by shard in one process (issue 9, gap 1).
 
-    python benchmarks/bench_float_shards.py [--widths 3 500 1] [--seed 1] [--shards 256] [--only 50 92] [--json PATH]
+    python benchmarks/bench_float_shards.py [--widths 3 500 1] [--seed 1] [--spread 0.5] [--half 1] [--shards 256]
+        [--only 50 92] [--json PATH]
 
-The network is ``bench_dask.network(widths, seed, spread=0.5)`` on the box [-1, 1]^d, the shards those of
+The network is ``bench_dask.network(widths, seed, spread)`` on the box [-half, half]^d (the defaults are
+bench_dask's; its earlier deep net was ``--widths 3 160 160 160 1 --spread 0 --half 4``), the shards those of
 ``plan.balanced_plan`` (as ``partition_relu(..., client=, shards=)`` would run them on Dask). Each shard is computed
 in this process, one thread, ``ridges=False, vertices=False`` (a whole 1.35e7-cell partition does not fit in memory,
 a shard does). Per shard: cells, CPU seconds, ``NumericalError`` if raised, and the core's margins: the worst cell's
@@ -35,12 +37,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--widths", type=int, nargs="+", default=[3, 500, 1])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--spread", type=float, default=0.5, help="first-layer planes through points of [-spread, spread]^d"
+    )
+    ap.add_argument("--half", type=float, default=1.0, help="the box is [-half, half]^d")
     ap.add_argument("--shards", type=int, default=256)
     ap.add_argument("--only", type=int, nargs="*", help="run only these shard indices")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    ws, bs = network(args.widths, args.seed, spread=0.5)
-    box = mg.Box(-1, 1, dim=args.widths[0])
+    ws, bs = network(args.widths, args.seed, spread=args.spread)
+    box = mg.Box(-args.half, args.half, dim=args.widths[0])
     plan = balanced_plan(ws[0], bs[0], box, args.shards)
     rows = []
     for s, shard in enumerate(plan.shards):
@@ -72,6 +78,8 @@ def main() -> None:
     summary = {
         "net": args.widths,
         "seed": args.seed,
+        "spread": args.spread,
+        "half": args.half,
         "shards": len(rows),
         "failed": [r["shard"] for r in rows if "error" in r],
         "cells": cells,
