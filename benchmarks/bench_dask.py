@@ -11,9 +11,9 @@
    seconds, peak RSS of each worker (``VmHWM``), Arrow bytes of the shards (what a shard task hands on),
    Parquet bytes on disk, cut facets (the facets on shard boundaries) and the time and bytes of their join on
    the client. (A deeper [3, 160, 160, 160, 1] network, ~1.6e7 cells, raised NumericalError in one shard in
-   float mode for seeds 0 and 1 -- a cell closing only to 2e-7 or 5e-7, over the 1e-7 the core accepts, as the
-   single-machine path would, since a shard computes its cells the same way -- and ran at ~630 cells per
-   CPU-second with ``exact=True``, about 40x slower than float mode on that network.)
+   float mode for seeds 0 and 1 -- a cell closing only to 2e-7 or 5e-7, over the fixed 1e-7 the core then
+   accepted; float mode now scales that bound by each cell's conditioning, see ``bench_float_shards.py`` -- and
+   ran at ~630 cells per CPU-second with ``exact=True``, about 40x slower than float mode on that network.)
 2. Data cells (``mg.data_cells(..., client=)``) of 1e7 points drawn on the workers (``dask.array.random``,
    N(0, 1) in 6-D, chunks of 1e6 rows) for a [6, 24, 24, 1] network (48 bits): time for patterns + unique
    patterns (tree reduction), time for the adjacency (one-bit-flip shuffle + certificates), cells, edges,
