@@ -12,6 +12,7 @@ pub mod curvature;
 pub mod datacells;
 pub mod error;
 pub mod exact;
+pub mod gather;
 pub mod measure;
 pub mod model;
 pub mod network;

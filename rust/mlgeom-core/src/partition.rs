@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use crate::arrangement::Arrangement;
 use crate::bits::words_for;
 use crate::error::{GeomError, Result};
+use crate::gather;
 use crate::model::Model;
 use crate::refine::{CellBuffer, Node, RefineOptions, Refinement, refine};
 
@@ -157,15 +158,8 @@ impl Partition {
         for (cell, &leaf) in order.iter().enumerate() {
             leaf_to_cell[leaf] = cell as u32;
         }
-        let gather = |src: &mut Vec<f64>, width: usize| -> Vec<f64> {
-            let src = std::mem::take(src);
-            order
-                .iter()
-                .flat_map(|&l| src[l * width..(l + 1) * width].iter().copied())
-                .collect()
-        };
-        let patterns: Vec<u64> = order.iter().flat_map(|&l| pattern(l).iter().copied()).collect();
-        buf.patterns = Vec::new();
+        let gather = |src: &mut Vec<f64>, width: usize| gather::gather_rows(&std::mem::take(src), width, &order);
+        let patterns = gather::gather_rows(&std::mem::take(&mut buf.patterns), w, &order);
         let volumes = gather(&mut buf.volumes, 1);
         // Points back to input coordinates, each rounded once (volumes, areas, normals and angles do not move).
         let frame = model.frame();
@@ -175,24 +169,25 @@ impl Partition {
         frame.rows_to_input(&mut interior_points);
         let payload_len = model.payload_len();
         let payload = gather(&mut buf.payload, payload_len);
-        let mut vertex_start = vec![0];
-        let mut vertices = Vec::with_capacity(buf.vertices.len());
-        let mut vertex_keys = Vec::with_capacity(buf.vertex_keys.len());
-        for &l in &order {
-            let rows = buf.vertex_start[l]..buf.vertex_start[l + 1];
-            vertices.extend_from_slice(&buf.vertices[rows.start * d..rows.end * d]);
-            let base = vertex_keys.len();
-            vertex_keys.extend(
-                buf.vertex_keys[rows]
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &key)| (key, base + k)),
-            );
-            vertex_start.push(vertices.len() / d);
-        }
+        let vertex_start = gather::reordered_starts(&buf.vertex_start, &order);
+        let mut vertices =
+            gather::gather_groups(&buf.vertices, d, &buf.vertex_start, &order, &vertex_start, |_, _, &v| v);
         frame.rows_to_input(&mut vertices);
         buf.vertices = Vec::new();
+        let vertex_keys: Vec<u128> = gather::gather_groups(
+            &buf.vertex_keys,
+            1,
+            &buf.vertex_start,
+            &order,
+            &vertex_start,
+            |_, _, &k| k,
+        );
         buf.vertex_keys = Vec::new();
+        let vertex_keys = vertex_keys
+            .into_par_iter()
+            .enumerate()
+            .map(|(row, key)| (key, row))
+            .collect();
         let (vertex_ids, n_global_vertices) = group_keys(vertex_keys);
 
         // Facets: local facets with equal keys are the two sides of one facet of the partition. Pair
@@ -200,12 +195,15 @@ impl Partition {
         // lower-numbered cell's side (its outward normal points to the other cell).
         let box_faces = 2 * d as u32;
         let n_local = buf.facet_keys.len();
-        let mut local: Vec<(u128, u32, u32)> = Vec::with_capacity(n_local); // (key, cell, local index)
-        for (cell, &leaf) in order.iter().enumerate() {
-            for f in buf.facet_start[leaf]..buf.facet_start[leaf + 1] {
-                local.push((buf.facet_keys[f], cell as u32, f as u32));
-            }
-        }
+        let facet_start = gather::reordered_starts(&buf.facet_start, &order);
+        let mut local: Vec<(u128, u32, u32)> = gather::gather_groups(
+            &buf.facet_keys,
+            1,
+            &buf.facet_start,
+            &order,
+            &facet_start,
+            |cell, f, &key| (key, cell as u32, f as u32),
+        );
         buf.facet_keys = Vec::new();
         local.par_sort_unstable();
         const NONE: u32 = u32::MAX;
@@ -266,25 +264,22 @@ impl Partition {
         worst_pair.check(model.exact())?;
         // Deterministic order: by (first cell, second cell with the box last, plane).
         pairs.par_sort_unstable();
-        let n_facets = pairs.len();
         let mut global_of_local = vec![usize::MAX; n_local];
-        let mut facet_cells = Vec::with_capacity(n_facets);
-        let mut facet_areas = Vec::with_capacity(n_facets);
-        let mut facet_normals = Vec::with_capacity(n_facets * d);
-        let mut facet_centroids = Vec::with_capacity(n_facets * d);
-        let mut facet_planes = Vec::with_capacity(n_facets);
-        for (id, &(a, b, plane, f, g)) in pairs.iter().enumerate() {
-            let f = f as usize;
-            global_of_local[f] = id;
+        for (id, &(_, _, _, f, g)) in pairs.iter().enumerate() {
+            global_of_local[f as usize] = id;
             if g != NONE {
                 global_of_local[g as usize] = id;
             }
-            facet_cells.push([i64::from(a), if b == NONE { NO_CELL } else { i64::from(b) }]);
-            facet_areas.push(buf.facet_areas[f]);
-            facet_normals.extend_from_slice(&buf.facet_normals[f * d..(f + 1) * d]);
-            facet_centroids.extend_from_slice(&buf.facet_centroids[f * d..(f + 1) * d]);
-            facet_planes.push(plane);
         }
+        let facet_cells = pairs
+            .par_iter()
+            .map(|&(a, b, ..)| [i64::from(a), if b == NONE { NO_CELL } else { i64::from(b) }])
+            .collect();
+        let facet_areas = pairs.par_iter().map(|p| buf.facet_areas[p.3 as usize]).collect();
+        let facet_planes = pairs.par_iter().map(|p| p.2).collect();
+        let sides: Vec<usize> = pairs.par_iter().map(|p| p.3 as usize).collect();
+        let facet_normals = gather::gather_rows(&buf.facet_normals, d, &sides);
+        let mut facet_centroids = gather::gather_rows(&buf.facet_centroids, d, &sides);
         drop(pairs);
         frame.rows_to_input(&mut facet_centroids);
         let mut cut: Vec<(usize, u128, f64)> = cut_local
@@ -301,23 +296,35 @@ impl Partition {
         buf.facet_planes = Vec::new();
 
         // Ridges, with global facet ids and ids of the global (d−2)-faces.
-        let n_ridges = buf.ridge_angles.len();
-        let mut ridge_cells = Vec::with_capacity(n_ridges);
-        let mut ridge_facets = Vec::with_capacity(n_ridges);
-        let mut ridge_angles = Vec::with_capacity(n_ridges);
-        let mut ridge_volumes = Vec::with_capacity(n_ridges);
-        let mut ridge_keys = Vec::with_capacity(n_ridges);
-        for (cell, &leaf) in order.iter().enumerate() {
-            let first = buf.facet_start[leaf];
-            for r in buf.ridge_start[leaf]..buf.ridge_start[leaf + 1] {
-                let [a, b] = buf.ridge_facets[r];
-                ridge_cells.push(cell);
-                ridge_facets.push([global_of_local[first + a as usize], global_of_local[first + b as usize]]);
-                ridge_angles.push(buf.ridge_angles[r]);
-                ridge_volumes.push(buf.ridge_volumes[r]);
-                ridge_keys.push((buf.ridge_keys[r], ridge_keys.len()));
-            }
-        }
+        let ridge_start = gather::reordered_starts(&buf.ridge_start, &order);
+        let ridges = |src: &[f64]| gather::gather_groups(src, 1, &buf.ridge_start, &order, &ridge_start, |_, _, &v| v);
+        let ridge_cells = gather::gather_groups(
+            &buf.ridge_angles,
+            1,
+            &buf.ridge_start,
+            &order,
+            &ridge_start,
+            |cell, _, _| cell,
+        );
+        let ridge_facets = gather::gather_groups(
+            &buf.ridge_facets,
+            1,
+            &buf.ridge_start,
+            &order,
+            &ridge_start,
+            |cell, _, &[a, b]| {
+                let first = buf.facet_start[order[cell]];
+                [global_of_local[first + a as usize], global_of_local[first + b as usize]]
+            },
+        );
+        let ridge_angles = ridges(&buf.ridge_angles);
+        let ridge_volumes = ridges(&buf.ridge_volumes);
+        let ridge_keys: Vec<(u128, usize)> =
+            gather::gather_groups(&buf.ridge_keys, 1, &buf.ridge_start, &order, &ridge_start, |_, _, &k| k)
+                .into_par_iter()
+                .enumerate()
+                .map(|(row, key)| (key, row))
+                .collect();
         drop(buf);
         let kept_ridge_keys = if sharded {
             ridge_keys.iter().map(|&(key, _)| key).collect()

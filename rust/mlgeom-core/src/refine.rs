@@ -13,10 +13,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use rayon::prelude::*;
 use smallvec::SmallVec;
 
 use crate::bits::{set_pattern_bit, words_for};
 use crate::error::{GeomError, Result};
+use crate::gather;
 use crate::measure::measure_oriented_cell;
 use crate::model::Model;
 use crate::planes::PlaneTable;
@@ -67,7 +69,7 @@ impl Default for RefineOptions<'_> {
 /// A node of the refinement tree in preorder. A split node's negative subtree follows it
 /// immediately and its positive subtree starts `value` nodes later; its plane is row `plane` of
 /// [`Refinement::split_planes`]. A leaf has `plane == Node::LEAF` and `value` = leaf ordinal.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Node {
     pub plane: u32,
     pub value: u32,
@@ -156,34 +158,48 @@ impl CellBuffer {
         self.volumes.is_empty()
     }
 
-    fn append(&mut self, other: CellBuffer) {
-        fn shift(dst: &mut Vec<usize>, src: &[usize]) {
-            let base = *dst.last().expect("starts with 0");
-            dst.extend(src[1..].iter().map(|v| v + base));
+    /// The buffers concatenated in order (what appending them one by one gives), copied field by field
+    /// in parallel ([`gather::concat`]).
+    fn concat(mut parts: Vec<CellBuffer>) -> Self {
+        macro_rules! join {
+            ($field:ident) => {
+                gather::concat(parts.iter_mut().map(|c| std::mem::take(&mut c.$field)).collect())
+            };
         }
-        shift(&mut self.vertex_start, &other.vertex_start);
-        shift(&mut self.facet_start, &other.facet_start);
-        shift(&mut self.ridge_start, &other.ridge_start);
-        self.patterns.extend(other.patterns);
-        self.volumes.extend(other.volumes);
-        self.centroids.extend(other.centroids);
-        self.interior_points.extend(other.interior_points);
-        self.payload.extend(other.payload);
-        self.vertices.extend(other.vertices);
-        self.vertex_keys.extend(other.vertex_keys);
-        self.facet_areas.extend(other.facet_areas);
-        self.facet_normals.extend(other.facet_normals);
-        self.facet_centroids.extend(other.facet_centroids);
-        self.facet_planes.extend(other.facet_planes);
-        self.facet_keys.extend(other.facet_keys);
-        self.ridge_facets.extend(other.ridge_facets);
-        self.ridge_angles.extend(other.ridge_angles);
-        self.ridge_volumes.extend(other.ridge_volumes);
-        self.ridge_keys.extend(other.ridge_keys);
-        self.max_closure_residual = self.max_closure_residual.max(other.max_closure_residual);
-        self.worst_closure.keep_worse(other.worst_closure);
-        self.area_errors.extend(other.area_errors);
-        self.snapped += other.snapped;
+        macro_rules! join_starts {
+            ($field:ident) => {
+                gather::concat_starts(parts.iter_mut().map(|c| std::mem::take(&mut c.$field)).collect())
+            };
+        }
+        let mut out = Self {
+            vertex_start: join_starts!(vertex_start),
+            facet_start: join_starts!(facet_start),
+            ridge_start: join_starts!(ridge_start),
+            patterns: join!(patterns),
+            volumes: join!(volumes),
+            centroids: join!(centroids),
+            interior_points: join!(interior_points),
+            payload: join!(payload),
+            vertices: join!(vertices),
+            vertex_keys: join!(vertex_keys),
+            facet_areas: join!(facet_areas),
+            facet_normals: join!(facet_normals),
+            facet_centroids: join!(facet_centroids),
+            facet_planes: join!(facet_planes),
+            facet_keys: join!(facet_keys),
+            ridge_facets: join!(ridge_facets),
+            ridge_angles: join!(ridge_angles),
+            ridge_volumes: join!(ridge_volumes),
+            ridge_keys: join!(ridge_keys),
+            area_errors: join!(area_errors),
+            ..Self::default()
+        };
+        for part in parts {
+            out.max_closure_residual = out.max_closure_residual.max(part.max_closure_residual);
+            out.worst_closure.keep_worse(part.worst_closure);
+            out.snapped += part.snapped;
+        }
+        out
     }
 }
 
@@ -220,25 +236,42 @@ impl Refinement {
         self.nodes.len() - 1
     }
 
-    /// Appends a subtree refined elsewhere, renumbering its leaves and split planes.
-    fn append(&mut self, other: Refinement, dim: usize) {
-        let leaf_base = self.cells.len() as u32;
-        let row_base = (self.split_planes.len() / (dim + 1)) as u32;
-        self.nodes.extend(other.nodes.into_iter().map(|n| {
-            if n.is_leaf() {
-                Node {
-                    plane: n.plane,
-                    value: n.value + leaf_base,
+    /// The subtrees' refinements joined in preorder (what appending them one by one gives), renumbering
+    /// each one's leaves and split planes by the cells and planes before it; copied in parallel.
+    fn concat(chunks: Vec<Refinement>, dim: usize) -> Self {
+        let (mut leaf_base, mut row_base) = (0u32, 0u32);
+        let mut bases = Vec::with_capacity(chunks.len());
+        for c in &chunks {
+            bases.push((leaf_base, row_base));
+            leaf_base += c.cells.len() as u32;
+            row_base += (c.split_planes.len() / (dim + 1)) as u32;
+        }
+        let mut cells = Vec::with_capacity(chunks.len());
+        let mut nodes = Vec::with_capacity(chunks.len());
+        let mut split_planes = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            cells.push(c.cells);
+            nodes.push(c.nodes);
+            split_planes.push(c.split_planes);
+        }
+        nodes
+            .par_iter_mut()
+            .zip(&bases)
+            .for_each(|(nodes, &(leaf_base, row_base))| {
+                for n in nodes.iter_mut() {
+                    if n.is_leaf() {
+                        n.value += leaf_base;
+                    } else {
+                        n.plane += row_base;
+                    }
                 }
-            } else {
-                Node {
-                    plane: n.plane + row_base,
-                    value: n.value,
-                }
-            }
-        }));
-        self.split_planes.extend(other.split_planes);
-        self.cells.append(other.cells);
+            });
+        Self {
+            nodes: gather::concat(nodes),
+            split_planes: gather::concat(split_planes),
+            cells: CellBuffer::concat(cells),
+            cut_planes: Vec::new(),
+        }
     }
 }
 
@@ -585,11 +618,7 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
     if ctx.stop.load(Ordering::Relaxed) {
         return Err(GeomError::Interrupted);
     }
-    let mut out = Refinement::new();
-    out.nodes.reserve_exact(chunks.iter().map(|c| c.nodes.len()).sum());
-    for chunk in chunks {
-        out.append(chunk, dim);
-    }
+    let mut out = Refinement::concat(chunks, dim);
     out.cut_planes = (0..ctx.shard_side.len() as u32)
         .filter(|&p| ctx.shard_side(p).is_some())
         .collect();
