@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::f64::consts::PI;
 
+use mlgeom_core::measure::closure_allowance;
 use mlgeom_core::{Arrangement, GeomError, NO_CELL, Partition, PartitionOptions, RefineOptions};
 
 /// Relative volume-sum error accepted as rounding (plus the float64 precision of the box's coordinates).
@@ -369,26 +370,42 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
     }
     let local_reach = local_reach + (0..d).map(|k| (input.hi[k] - input.lo[k]).powi(2)).sum::<f64>().sqrt();
     // A vertex that float mode snapped onto a plane lies up to `tol` off it, which perturbs the cell's facet areas
-    // by about δ / t of its area to first order (the core's allowance, `CellGeometry::closure_allowance`): δ is
-    // recomputed here from the returned vertices and the input's planes, and counts only while δ / t ≤ √1e-7.
-    // The core measures δ in the box's local coordinates; here it carries the rounding of the returned vertices
-    // and of w·x + c in input coordinates, e ≤ 4 ε (Σ |w_k x_k| + |c|) (Higham's bound, plus half an ulp per
-    // coordinate): δ is known only within [dist − e, dist + e], and the allowance is the largest over that range.
-    let unit_planes: Vec<(Vec<f64>, f64)> = input
-        .normals
-        .chunks_exact(d)
-        .zip(&input.offsets)
-        .filter_map(|(w, &c)| {
+    // by about δ / t of its area to first order: the allowance is the core's own formula
+    // (`mlgeom_core::measure::closure_allowance`, one source of truth) on numbers recomputed here. δ is the largest
+    // distance from the cell's returned vertices to the planes its facets lie on (a coincidence class's plane is its
+    // first member, `carriers[k][0]`: another member merged into the class lies up to 2 `tol` off it and does not
+    // bound the facets). The core measures δ in the box's local coordinates; here it carries the rounding of the
+    // returned vertices and of w·x + c in input coordinates, e ≤ 4 ε (Σ |w_k x_k| + |c|) (Higham's bound, plus half
+    // an ulp per coordinate): δ is known only within [dist − e, dist + e], and the allowance is the largest over
+    // that range.
+    let unit_plane = |q: u32| -> (Vec<f64>, f64) {
+        let q = q as usize;
+        if q < 2 * d {
+            let (k, bound) = (q / 2, if q % 2 == 0 { input.lo[q / 2] } else { input.hi[q / 2] });
+            ((0..d).map(|j| if j == k { 1.0 } else { 0.0 }).collect(), -bound)
+        } else {
+            let h = p.carriers[q - 2 * d][0];
+            let w = &input.normals[h * d..(h + 1) * d];
             let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
-            (norm > 0.0).then(|| (w.iter().map(|v| v / norm).collect(), c / norm))
-        })
-        .collect();
-    // (lower, upper) bounds on the largest snapped distance of cell i's vertices
+            (w.iter().map(|v| v / norm).collect(), input.offsets[h] / norm)
+        }
+    };
+    let mut cell_planes: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (f, cells) in p.facet_cells.iter().enumerate() {
+        for &c in cells.iter().filter(|&&c| c != NO_CELL) {
+            cell_planes[c as usize].push(p.facet_planes[f]);
+        }
+    }
+    // (lower, upper) bounds on the largest snapped distance of cell i's vertices to its facets' planes
     let snap_defect = |i: usize| {
+        let mut planes = cell_planes[i].clone();
+        planes.sort_unstable();
+        planes.dedup();
+        let planes: Vec<(Vec<f64>, f64)> = planes.into_iter().map(unit_plane).collect();
         p.cell_vertices(i)
             .chunks_exact(d)
             .flat_map(|x| {
-                unit_planes.iter().map(move |(w, c)| {
+                planes.iter().map(move |(w, c)| {
                     let dist = (w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + c).abs();
                     let e = 4.0 * f64::EPSILON * (w.iter().zip(x).map(|(a, b)| (a * b).abs()).sum::<f64>() + c.abs());
                     (dist, e)
@@ -404,15 +421,7 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
         if thin(p.volumes[i]) || thin_cells[i] {
             continue;
         }
-        let thickness = d as f64 * p.volumes[i] / area[i];
-        let (low, high) = snap_defect(i);
-        let cap = 1e-7f64.sqrt();
-        let snapping = if low / thickness <= cap {
-            4.0 * (high / thickness).min(cap)
-        } else {
-            0.0
-        };
-        let allowed = 1e-7 + 64.0 * f64::EPSILON * local_reach / thickness + snapping;
+        let allowed = closure_allowance(d, p.volumes[i], area[i], snap_defect(i), local_reach);
         if residual.is_nan() || residual > allowed {
             return Err(format!(
                 "cell {i} does not close: residual {residual:.2e} (allowed {allowed:.2e})"

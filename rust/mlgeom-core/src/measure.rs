@@ -97,16 +97,14 @@ impl CellGeometry {
     /// the bound `tests/adversarial.py::check_invariants` holds cells to; a cell thinner than float64
     /// resolves (t below ε · reach) is held to nothing: its measures are rounding noise (exact mode's slivers).
     pub fn closure_allowance(&self, reach: f64) -> f64 {
-        let d = self.centroid.len() as f64;
-        let resolution = f64::EPSILON * reach;
-        let thickness = (d * self.volume / self.total_area).max(resolution); // NaN too becomes `resolution`
-        let deformation = self.incidence_defect / thickness;
-        let snapping = if deformation <= CLOSURE_TOLERANCE.sqrt() {
-            DEFECT_FACTOR * deformation
-        } else {
-            0.0
-        };
-        CLOSURE_TOLERANCE + ROUNDING_ULPS * resolution / thickness + snapping
+        let d = self.centroid.len();
+        closure_allowance(
+            d,
+            self.volume,
+            self.total_area,
+            (self.incidence_defect, self.incidence_defect),
+            reach,
+        )
     }
 
     /// A bound on the error of each facet area of the cell: ρ · Σ_F area_F with ρ the
@@ -119,6 +117,24 @@ impl CellGeometry {
             f64::INFINITY
         }
     }
+}
+
+/// [`CellGeometry::closure_allowance`] from the numbers it depends on: the cell's dimension `d`, `volume`, facet
+/// area Σ_F area_F (`total_area`) and the box's `reach`, for an incidence defect δ known to lie in
+/// `defect = (δ_low, δ_high)`: the largest allowance over that range (the core knows δ, `(δ, δ)`; a checker that
+/// recomputes δ from rounded outputs knows it only within their rounding). The one formula the core's consistency
+/// check and the fuzzing oracle (`fuzz/harness.rs`) share.
+pub fn closure_allowance(d: usize, volume: f64, total_area: f64, defect: (f64, f64), reach: f64) -> f64 {
+    let resolution = f64::EPSILON * reach;
+    let thickness = (d as f64 * volume / total_area).max(resolution); // NaN too becomes `resolution`
+    let cap = CLOSURE_TOLERANCE.sqrt();
+    // the snapping term grows with δ while δ / t ≤ cap and vanishes beyond: its largest value over the range
+    let snapping = if defect.0 / thickness <= cap {
+        DEFECT_FACTOR * (defect.1 / thickness).min(cap)
+    } else {
+        0.0
+    };
+    CLOSURE_TOLERANCE + ROUNDING_ULPS * resolution / thickness + snapping
 }
 
 /// A face found during the recursion: its vertices and the planes that cut it out of its parent face.
@@ -576,6 +592,22 @@ mod tests {
         let deformed = shifted_corner_simplex(1e-3, 1e-6);
         assert!(deformed.closure_residual > 1e-4, "{}", deformed.closure_residual);
         assert!(deformed.closure_residual > deformed.closure_allowance(1.0));
+    }
+
+    #[test]
+    fn closure_allowance_over_a_defect_range_is_its_largest_value() {
+        // A slab of thickness t = 2 · 1e-3 · 1 / (2 · 1) = 1e-3 (d = 2, unit length): the snapping term 4 δ / t grows
+        // up to δ / t = √CLOSURE_TOLERANCE and vanishes beyond it.
+        let (d, volume, area, reach) = (2, 1e-3, 2.0, 1.0);
+        let floor = closure_allowance(d, volume, area, (0.0, 0.0), reach);
+        let at = |delta: f64| closure_allowance(d, volume, area, (delta, delta), reach);
+        assert!((at(1e-8) - floor - 4e-5).abs() < 1e-12, "{}", at(1e-8) - floor);
+        let cap = CLOSURE_TOLERANCE.sqrt() * 1e-3;
+        assert_eq!(at(2.0 * cap), floor);
+        // Over [δ_low, δ_high]: the largest value, reached at δ_high or at the cap; none if δ_low is beyond it.
+        assert_eq!(closure_allowance(d, volume, area, (1e-9, 1e-8), reach), at(1e-8));
+        assert_eq!(closure_allowance(d, volume, area, (1e-9, 2.0 * cap), reach), at(cap));
+        assert_eq!(closure_allowance(d, volume, area, (2.0 * cap, 3.0 * cap), reach), floor);
     }
 
     #[test]
