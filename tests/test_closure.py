@@ -20,7 +20,6 @@ cell, thinner than the tolerance, closes only to 2e-2.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -30,6 +29,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import mlgeom_rs as mg
+from mlgeom_rs import _core
 from mlgeom_rs.distributed.model import ModelSpec
 from mlgeom_rs.distributed.plan import grid_plan
 from mlgeom_rs.distributed.sharded import ShardedPartition
@@ -96,16 +96,15 @@ def _closure_allowance(part, W: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, 
     np.add.at(flux, cells[inner, 1], -areas[inner, None] * normals[inner])
     np.add.at(area, cells[inner, 1], areas[inner])
     residual = np.linalg.norm(flux, axis=1) / area
-    thickness = d * np.asarray(part.volumes) / area
     norms = np.linalg.norm(W, axis=1)
     reach = float(np.abs(np.concatenate([part.box.lo, part.box.hi])).max())
+    volumes = np.asarray(part.volumes)
     allowed = np.empty(n)
     for i in range(n):
         dist = np.abs(part.vertices(i) @ W.T + c) / norms
         delta = float(dist[dist <= part.tolerance].max(initial=0.0))
-        deformation = delta / thickness[i]
-        snapping = 4 * deformation if deformation <= math.sqrt(1e-7) else 0.0
-        allowed[i] = 1e-7 + 64 * np.finfo(float).eps * reach / thickness[i] + snapping
+        # the core's own formula (one source of truth), on the numbers recomputed here
+        allowed[i] = _core.closure_allowance(d, float(volumes[i]), float(area[i]), delta, delta, reach)
     return residual, allowed
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "TOLERANCE_REL",
     "__version__",
     "certify_facets",
+    "closure_allowance",
     "data_cells",
     "data_cells_from_parts",
     "ollivier_ricci_csr",
@@ -45,6 +46,15 @@ def partition_hyperplanes(
     """Partition the box [lo, hi] by the hyperplanes normals @ x + offsets = 0.
 
     Raises InvalidInputError, TooManyCellsError, NumericalError (from mlgeom_rs.exceptions).
+    """
+
+def closure_allowance(
+    d: int, volume: float, total_area: float, defect_low: float, defect_high: float, reach: float, /
+) -> float:
+    """The closure residual the core accepts on a cell (``mlgeom_core::measure::closure_allowance``).
+
+    1e-7 + 64 eps reach / t + 4 delta / t (t = d volume / total_area; the last term while delta / t <= sqrt(1e-7)),
+    the largest over delta in [defect_low, defect_high].
     """
 
 def partition_relu(

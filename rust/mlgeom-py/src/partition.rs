@@ -141,6 +141,17 @@ pub fn partition_hyperplanes(
     })
 }
 
+/// The relative facet-closure residual |Σ_F area_F n_F| / Σ_F area_F that the core accepts on a cell of dimension
+/// `d` with `volume` and facet area `total_area`, in a box whose largest local coordinate is `reach`, whose vertices
+/// lie at most δ ∈ [`defect_low`, `defect_high`] off the planes they were decided to lie on (the largest over that
+/// range): `mlgeom_core::measure::closure_allowance`, exposed so that tests check returned cells against the
+/// core's own formula.
+#[pyfunction]
+#[pyo3(signature = (d, volume, total_area, defect_low, defect_high, reach, /))]
+pub fn closure_allowance(d: usize, volume: f64, total_area: f64, defect_low: f64, defect_high: f64, reach: f64) -> f64 {
+    mlgeom_core::measure::closure_allowance(d, volume, total_area, (defect_low, defect_high), reach)
+}
+
 /// Partition the box [lo, hi] into the activation regions of a ReLU network (see `mlgeom_rs.partition_relu`).
 ///
 /// `weights[l]` is `(out, in)` (torch layout) and `biases[l]` is `(out,)`. Every layer but the last is
