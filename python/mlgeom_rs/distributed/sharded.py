@@ -35,7 +35,7 @@ __all__ = ["ShardedPartition", "partition_on_cluster"]
 
 MANIFEST = "_manifest.json"
 #: Relative error of the volume sum over all shards accepted as rounding: 1e-9, as in the core
-#: (``partition.rs::VOLUME_SUM_TOLERANCE``; this was 1e-8 after the core had moved to 1e-9).
+#: (``measure.rs::VOLUME_SUM_TOLERANCE``; this was 1e-8 after the core had moved to 1e-9).
 VOLUME_SUM_TOLERANCE = 1e-9
 
 

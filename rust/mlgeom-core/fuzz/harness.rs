@@ -16,11 +16,8 @@
 use std::collections::HashMap;
 use std::f64::consts::PI;
 
-use mlgeom_core::measure::closure_allowance;
+use mlgeom_core::measure::{closure_allowance, volume_sum_allowance};
 use mlgeom_core::{Arrangement, GeomError, NO_CELL, Partition, PartitionOptions, RefineOptions};
-
-/// Relative volume-sum error accepted as rounding (plus the float64 precision of the box's coordinates).
-pub const VOLUME_SUM: f64 = 1e-9;
 
 /// Coefficients of normals: small integers, halves and thirds, and values that are nearly equal to others.
 const NORMAL_GRID: [f64; 16] = [
@@ -302,7 +299,15 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
     });
     let reach = input.lo.iter().chain(&input.hi).fold(0.0f64, |a, v| a.max(v.abs()));
     let min_width = (0..d).map(|k| input.hi[k] - input.lo[k]).fold(f64::INFINITY, f64::min);
-    let volume_tol = VOLUME_SUM + 64.0 * f64::EPSILON * local_reach / min_width;
+    // the core's own bound (`measure::volume_sum_allowance`): 1e-9 plus 64 ulp of the local reach times the cells'
+    // facet area (each interior facet from both sides), relative to the box volume
+    let facet_area_sum: f64 = p
+        .facet_cells
+        .iter()
+        .zip(&p.facet_areas)
+        .map(|(cells, a)| if cells[1] == NO_CELL { *a } else { 2.0 * a })
+        .sum();
+    let volume_tol = volume_sum_allowance(box_volume, facet_area_sum, local_reach);
     if (total - box_volume).abs() > volume_tol * box_volume {
         return Err(format!(
             "volumes add up to {total}, box volume {box_volume} (relative {:.2e}, allowed {volume_tol:.2e})",

@@ -137,6 +137,27 @@ pub fn closure_allowance(d: usize, volume: f64, total_area: f64, defect: (f64, f
     CLOSURE_TOLERANCE + ROUNDING_ULPS * resolution / thickness + snapping
 }
 
+/// Relative error of the cells' volume sum accepted on any partition, however well conditioned: the invariant the
+/// adversarial tests hold every result to (1e-8 let a box moved to 1e8 through with volumes off by 8e-9; issue 9).
+pub const VOLUME_SUM_TOLERANCE: f64 = 1e-9;
+
+/// The relative error |Σ_i vol_i − V| / V that the cells' volumes may carry in a box of volume V = `box_volume`
+/// whose largest local coordinate is `reach`, with Σ_i S_i = `facet_area_sum` the facet areas of all cells (each
+/// interior facet counted from both sides):
+///
+/// ρ_V = VOLUME_SUM_TOLERANCE + 64 ε · reach · Σ_i S_i / V.
+///
+/// Every vertex carries rounding up to 64 ε · reach (the rounding term of [`closure_allowance`]), and moving a
+/// cell's boundary by δ changes its volume by at most δ · S_i to first order; the cells are measured separately,
+/// so their errors add. For a cube of n cells Σ_i S_i / V ~ n^{1/d} / width and the term is ~1e-14; it matters
+/// where the box is thin relative to its reach (aspect ratio 1e6: reach / thin width = 1e6, Σ_i S_i / V ≥ 2 /
+/// thin width, so at least 2.8e-8), where the vertices of cells cut by oblique planes carry rounding of the long axis
+/// in the thin one (fuzz_like seed 100, issue 9: exact mode's certified cells of [0, 1.024e-5] × [0, 9.8e-12]
+/// added up to 1.2e-9 off).
+pub fn volume_sum_allowance(box_volume: f64, facet_area_sum: f64, reach: f64) -> f64 {
+    VOLUME_SUM_TOLERANCE + ROUNDING_ULPS * f64::EPSILON * reach * facet_area_sum / box_volume
+}
+
 /// A face found during the recursion: its vertices and the planes that cut it out of its parent face.
 struct Face {
     vertices: VertexSet,
@@ -608,6 +629,21 @@ mod tests {
         assert_eq!(closure_allowance(d, volume, area, (1e-9, 1e-8), reach), at(1e-8));
         assert_eq!(closure_allowance(d, volume, area, (1e-9, 2.0 * cap), reach), at(cap));
         assert_eq!(closure_allowance(d, volume, area, (2.0 * cap, 3.0 * cap), reach), floor);
+    }
+
+    #[test]
+    fn volume_sum_allowance_grows_with_the_aspect_ratio_only() {
+        // One cell, the box itself: Σ S / V = 4 for the unit square, ≈ 2e6 for [0, 1] x [0, 1e-6].
+        let square = volume_sum_allowance(1.0, 4.0, 1.0);
+        assert!(
+            (square - VOLUME_SUM_TOLERANCE - 256.0 * f64::EPSILON).abs() < 1e-20,
+            "{square}"
+        );
+        let slab = volume_sum_allowance(1e-6, 2.0 + 2e-6, 1.0);
+        assert!((2.8e-8..2.9e-8).contains(&(slab - VOLUME_SUM_TOLERANCE)), "{slab}");
+        // scaling the whole box changes nothing
+        let scaled = volume_sum_allowance(1e-6 * 1e-16, (2.0 + 2e-6) * 1e-8, 1e-8);
+        assert!((scaled - slab).abs() < 1e-20, "{scaled} {slab}");
     }
 
     #[test]

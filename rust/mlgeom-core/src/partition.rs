@@ -7,6 +7,7 @@ use crate::arrangement::Arrangement;
 use crate::bits::words_for;
 use crate::error::{GeomError, Result};
 use crate::gather;
+use crate::measure::volume_sum_allowance;
 use crate::model::Model;
 use crate::refine::{CellBuffer, Node, RefineOptions, Refinement, refine};
 
@@ -471,14 +472,10 @@ pub(crate) fn group_rows(coords: &[f64], d: usize) -> (Vec<usize>, usize) {
     (ids, if rows == 0 { 0 } else { id + 1 })
 }
 
-/// 1e-9, the invariant the adversarial tests hold every result to (1e-8 let a box moved to 1e8 through
-/// with volumes off by 8e-9; issue 9).
-const VOLUME_SUM_TOLERANCE: f64 = 1e-9;
-
 /// Refuses results that the tolerance decided inconsistently (near-degenerate input): every cell
 /// must be closed (Σ area·n = 0, to the allowance its conditioning and its vertices' incidence defects
 /// explain: [`crate::measure::CellGeometry::closure_allowance`]) and the volumes must add up to the box
-/// volume (for a shard, that sum is checked after the join of all shards). In exact mode the combinatorics are
+/// volume, to what the rounding of their vertices explains ([`volume_sum_allowance`]) (for a shard, that sum is checked after the join of all shards). In exact mode the combinatorics are
 /// certified and only the volume sum is checked: a cell thinner than float64 can resolve (a sliver between planes
 /// 1e-15 apart) has facets whose areas are rounding noise relative to each other, which is no error of the
 /// partition. Both checks hold far from the origin too: the model computes in local coordinates, in which every
@@ -492,18 +489,24 @@ fn check_consistency<M: Model>(model: &M, buf: &CellBuffer, sharded: bool) -> Re
     } else {
         (total - box_volume).abs() / box_volume
     };
+    let reach = model
+        .lo()
+        .iter()
+        .chain(model.hi())
+        .fold(0.0, |a: f64, v| a.max(v.abs()));
+    let allowed = volume_sum_allowance(box_volume, buf.facet_areas.iter().sum(), reach);
     if model.exact() {
-        if relative.is_nan() || relative > VOLUME_SUM_TOLERANCE {
+        if relative.is_nan() || relative > allowed {
             return Err(GeomError::Numerical(format!(
                 "cell volumes add up to {total} instead of {box_volume} (relative error {relative:.1e}, more than \
-                 {VOLUME_SUM_TOLERANCE:.0e}): the certified cells could not be measured accurately in float64; \
-                 rescale the box"
+                 the {allowed:.1e} rounding explains): the certified cells could not be measured accurately in \
+                 float64; rescale the box"
             )));
         }
         return Ok(());
     }
     let worst = &buf.worst_closure;
-    if worst.excess > 1.0 || relative.is_nan() || relative > VOLUME_SUM_TOLERANCE {
+    if worst.excess > 1.0 || relative.is_nan() || relative > allowed {
         let mut point = worst.point.clone();
         model.frame().to_input(&mut point);
         let at: Vec<String> = point.iter().map(|v| format!("{v:.6}")).collect();
