@@ -175,20 +175,12 @@ impl Partition {
             gather::gather_groups(&buf.vertices, d, &buf.vertex_start, &order, &vertex_start, |_, _, &v| v);
         frame.rows_to_input(&mut vertices);
         buf.vertices = Vec::new();
-        let vertex_keys: Vec<u128> = gather::gather_groups(
-            &buf.vertex_keys,
-            1,
-            &buf.vertex_start,
-            &order,
-            &vertex_start,
-            |_, _, &k| k,
-        );
+        // (key, row in the new order): the row is the group's new start plus the key's rank in its group.
+        let src_start = &buf.vertex_start;
+        let vertex_keys = gather::gather_groups(&buf.vertex_keys, 1, src_start, &order, &vertex_start, |i, at, &k| {
+            (k, vertex_start[i] + at - src_start[order[i]])
+        });
         buf.vertex_keys = Vec::new();
-        let vertex_keys = vertex_keys
-            .into_par_iter()
-            .enumerate()
-            .map(|(row, key)| (key, row))
-            .collect();
         let (vertex_ids, n_global_vertices) = group_keys(vertex_keys);
 
         // Facets: local facets with equal keys are the two sides of one facet of the partition. Pair
@@ -297,20 +289,32 @@ impl Partition {
         buf.facet_planes = Vec::new();
 
         // Ridges, with global facet ids and ids of the global (d−2)-faces.
-        let ridge_start = gather::reordered_starts(&buf.ridge_start, &order);
-        let ridges = |src: &[f64]| gather::gather_groups(src, 1, &buf.ridge_start, &order, &ridge_start, |_, _, &v| v);
-        let ridge_cells = gather::gather_groups(
-            &buf.ridge_angles,
+        // Each source array is freed as soon as it is gathered, the (key, row) pairs first: they are the
+        // largest transient (32 bytes per ridge), so they should not meet the other ridge arrays twice over.
+        let src_start = std::mem::take(&mut buf.ridge_start);
+        let ridge_start = gather::reordered_starts(&src_start, &order);
+        let take_gather =
+            |src: Vec<f64>| gather::gather_groups(&src, 1, &src_start, &order, &ridge_start, |_, _, &v| v);
+        let ridge_keys: Vec<(u128, usize)> = gather::gather_groups(
+            &std::mem::take(&mut buf.ridge_keys),
             1,
-            &buf.ridge_start,
+            &src_start,
             &order,
             &ridge_start,
-            |cell, _, _| cell,
+            |i, at, &k| (k, ridge_start[i] + at - src_start[order[i]]),
         );
+        let kept_ridge_keys = if sharded {
+            ridge_keys.iter().map(|&(key, _)| key).collect()
+        } else {
+            Vec::new()
+        };
+        let (ridge_faces, _) = group_keys(ridge_keys);
+        let ridge_angles = take_gather(std::mem::take(&mut buf.ridge_angles));
+        let ridge_volumes = take_gather(std::mem::take(&mut buf.ridge_volumes));
         let ridge_facets = gather::gather_groups(
-            &buf.ridge_facets,
+            &std::mem::take(&mut buf.ridge_facets),
             1,
-            &buf.ridge_start,
+            &src_start,
             &order,
             &ridge_start,
             |cell, _, &[a, b]| {
@@ -318,21 +322,13 @@ impl Partition {
                 [global_of_local[first + a as usize], global_of_local[first + b as usize]]
             },
         );
-        let ridge_angles = ridges(&buf.ridge_angles);
-        let ridge_volumes = ridges(&buf.ridge_volumes);
-        let ridge_keys: Vec<(u128, usize)> =
-            gather::gather_groups(&buf.ridge_keys, 1, &buf.ridge_start, &order, &ridge_start, |_, _, &k| k)
-                .into_par_iter()
-                .enumerate()
-                .map(|(row, key)| (key, row))
-                .collect();
+        drop(global_of_local);
         drop(buf);
-        let kept_ridge_keys = if sharded {
-            ridge_keys.iter().map(|&(key, _)| key).collect()
-        } else {
-            Vec::new()
-        };
-        let (ridge_faces, _) = group_keys(ridge_keys);
+        let mut ridge_cells = vec![0; ridge_start.last().map_or(0, |&n| n)];
+        ridge_cells
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(row, cell)| *cell = ridge_start.partition_point(|&s| s <= row) - 1);
 
         // lo − c and hi − c are exact, so adding c back gives the input box itself.
         let (mut lo, mut hi) = (model.lo().to_vec(), model.hi().to_vec());
