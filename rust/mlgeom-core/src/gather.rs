@@ -125,4 +125,40 @@ mod tests {
         let out = gather_groups(&src, 2, &start, &order, &new_start, |i, at, &v| v * 100 + 10 * i + at);
         assert_eq!(out, vec![2002, 2103, 3004, 3105, 1010, 1111]);
     }
+
+    proptest::proptest! {
+        /// Random CSR groups in a random order, on pools of 1 and 3 threads: the parallel join and gathers
+        /// give exactly the sequential ones.
+        #[test]
+        fn parallel_gathers_are_the_sequential_ones(
+            sizes in proptest::collection::vec(0usize..5, 0..40),
+            width in 1usize..4,
+            seed in 0u64..1000,
+        ) {
+            let start: Vec<usize> = std::iter::once(0).chain(sizes.iter().scan(0, |at, n| { *at += n; Some(*at) })).collect();
+            let rows = *start.last().unwrap();
+            let src: Vec<u64> = (0..(rows * width) as u64).map(|v| v * 7 + seed).collect();
+            let mut order: Vec<usize> = (0..sizes.len()).collect();
+            order.sort_by_key(|&g| (g as u64).wrapping_mul(seed | 1).rotate_left(17) ^ seed);
+            let parts: Vec<Vec<u64>> = (0..sizes.len()).map(|g| src[start[g] * width..start[g + 1] * width].to_vec()).collect();
+            let starts: Vec<Vec<usize>> = sizes.iter().map(|&n| vec![0, n]).collect();
+            let expected_groups: Vec<u64> = order.iter().flat_map(|&g| parts[g].iter().map(|v| v + 1)).collect();
+            let expected_rows: Vec<u64> = order
+                .iter()
+                .filter(|&&g| (g + 1) * width <= src.len())
+                .flat_map(|&g| src[g * width..(g + 1) * width].iter().copied())
+                .collect();
+            let row_order: Vec<usize> = order.iter().copied().filter(|&g| (g + 1) * width <= src.len()).collect();
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| {
+                    assert_eq!(concat(parts.clone()), src);
+                    assert_eq!(concat_starts(starts.clone()), start);
+                    let new_start = reordered_starts(&start, &order);
+                    assert_eq!(gather_groups(&src, width, &start, &order, &new_start, |_, _, &v| v + 1), expected_groups);
+                    assert_eq!(gather_rows(&src, width, &row_order), expected_rows);
+                });
+            }
+        }
+    }
 }
