@@ -338,13 +338,32 @@ impl CellContext<'_> {
             let e: Vector = dirs.swap_remove(at).iter().map(|a| a / len).collect();
             frame.push(e);
         }
-        let mut u: Vector = r.iter().zip(origin).map(|(a, b)| a - b).collect();
-        reject(&mut u, &frame);
-        let h = u.iter().map(|a| a * a).sum::<f64>().sqrt();
-        if h == 0.0 {
+        // The frame's d − 1 rows leave one direction: the subface's normal within the face. It is taken from the
+        // coordinate axis with the largest component along it (at least 1/√d), not from r − origin: rejecting r − origin
+        // leaves only rounding noise when r lies on (or near) the subface's hull, and that noise, used as the basis
+        // of the subface's own measure (memoized by vertex set, for every apex), gave wrong volumes (exact mode, a 4-D
+        // box at 1e8 with a plane 1e-3 rad off a box face through its edge: volumes 1.1e-2 off, fuzz_like seed 100).
+        let length = |v: &Vector| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        let mut u = (0..d)
+            .map(|k| {
+                let mut e: Vector = smallvec::smallvec![0.0; d];
+                e[k] = 1.0;
+                reject(&mut e, &frame);
+                e
+            })
+            .max_by(|a, b| length(a).total_cmp(&length(b)))?;
+        let norm = length(&u);
+        if norm.is_nan() || norm <= 0.0 {
             return None;
         }
-        u.iter_mut().for_each(|a| *a /= h);
+        u.iter_mut().for_each(|a| *a /= norm);
+        let h = r
+            .iter()
+            .zip(origin)
+            .zip(&u)
+            .map(|((a, b), n)| (a - b) * n)
+            .sum::<f64>()
+            .abs();
         Some((u, h))
     }
 
