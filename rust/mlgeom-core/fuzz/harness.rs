@@ -374,39 +374,30 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
         }
     }
     let local_reach = local_reach + (0..d).map(|k| (input.hi[k] - input.lo[k]).powi(2)).sum::<f64>().sqrt();
-    // A vertex that float mode snapped onto a plane lies up to `tol` off it, which perturbs the cell's facet areas
-    // by about δ / t of its area to first order: the allowance is the core's own formula
+    // A vertex that float mode snapped onto a plane lies up to `tol` off it, which perturbs the cell's measures by
+    // about δ / t of its area to first order: the allowance is the core's own formula
     // (`mlgeom_core::measure::closure_allowance`, one source of truth) on numbers recomputed here. δ is the largest
-    // distance from the cell's returned vertices to the planes its facets lie on (a coincidence class's plane is its
-    // first member, `carriers[k][0]`: another member merged into the class lies up to 2 `tol` off it and does not
-    // bound the facets). The core measures δ in the box's local coordinates; here it carries the rounding of the
-    // returned vertices and of w·x + c in input coordinates, e ≤ 4 ε (Σ |w_k x_k| + |c|) (Higham's bound, plus half
-    // an ulp per coordinate): δ is known only within [dist − e, dist + e], and the allowance is the largest over
-    // that range.
-    let unit_plane = |q: u32| -> (Vec<f64>, f64) {
-        let q = q as usize;
-        if q < 2 * d {
-            let (k, bound) = (q / 2, if q % 2 == 0 { input.lo[q / 2] } else { input.hi[q / 2] });
-            ((0..d).map(|j| if j == k { 1.0 } else { 0.0 }).collect(), -bound)
-        } else {
-            let h = p.carriers[q - 2 * d][0];
+    // distance from the cell's returned vertices to the planes the core holds within `tol` of them: the box faces and
+    // each coincidence class's plane, its first member `carriers[k][0]` (another member merged into the class lies up
+    // to 2 `tol` off it, and the core never measures against it; a plane snapped through a vertex without bounding a
+    // facet of the cell counts, since the core may take heights from it). The core measures δ in the box's local
+    // coordinates; here it carries the rounding of the returned vertices and of w·x + c in input coordinates,
+    // e ≤ 4 ε (Σ |w_k x_k| + |c|) (Higham's bound, plus half an ulp per coordinate): δ is known only within
+    // [dist − e, dist + e], and the allowance is the largest over that range.
+    let planes: Vec<(Vec<f64>, f64)> = (0..2 * d)
+        .map(|q| {
+            let bound = if q % 2 == 0 { input.lo[q / 2] } else { input.hi[q / 2] };
+            ((0..d).map(|j| if j == q / 2 { 1.0 } else { 0.0 }).collect(), -bound)
+        })
+        .chain(p.carriers.iter().map(|members| {
+            let h = members[0];
             let w = &input.normals[h * d..(h + 1) * d];
             let norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
             (w.iter().map(|v| v / norm).collect(), input.offsets[h] / norm)
-        }
-    };
-    let mut cell_planes: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (f, cells) in p.facet_cells.iter().enumerate() {
-        for &c in cells.iter().filter(|&&c| c != NO_CELL) {
-            cell_planes[c as usize].push(p.facet_planes[f]);
-        }
-    }
-    // (lower, upper) bounds on the largest snapped distance of cell i's vertices to its facets' planes
+        }))
+        .collect();
+    // (lower, upper) bounds on the largest snapped distance of cell i's vertices
     let snap_defect = |i: usize| {
-        let mut planes = cell_planes[i].clone();
-        planes.sort_unstable();
-        planes.dedup();
-        let planes: Vec<(Vec<f64>, f64)> = planes.into_iter().map(unit_plane).collect();
         p.cell_vertices(i)
             .chunks_exact(d)
             .flat_map(|x| {
