@@ -226,11 +226,9 @@ impl CellContext<'_> {
                     .any(|(j, g)| j != i && faces[i].vertices.is_subset(&g.vertices))
             })
             .collect();
+        let mut keep = maximal.into_iter();
+        faces.retain(|_| keep.next().expect("one flag per face"));
         faces
-            .into_iter()
-            .zip(maximal)
-            .filter_map(|(f, keep)| keep.then_some(f))
-            .collect()
     }
 
     /// All planes that contain every vertex of `set`.
@@ -258,7 +256,8 @@ impl CellContext<'_> {
 
     /// Picks the cutting plane of `sub` whose normal is best conditioned against the face's normal space
     /// `basis`; returns (new basis vector, distance from `r` to the subface within the face).
-    fn height(&self, sub: &Face, basis: &[f64], r: &[f64]) -> (Vector, f64) {
+    /// `sub_mean` is the mean of the subface's vertices.
+    fn height(&self, sub: &Face, basis: &[f64], r: &[f64], sub_mean: &[f64]) -> (Vector, f64) {
         let mut best: Option<(Vector, f64, u32)> = None;
         for &q in &sub.cutting_planes {
             let mut u: Vector = self.planes.normal(q).iter().copied().collect();
@@ -287,20 +286,20 @@ impl CellContext<'_> {
             }
         }
         u.iter_mut().for_each(|a| *a /= norm);
-        let h = self.offset_from(q, &sub.vertices, r).abs() / norm;
+        let h = self.offset_from(q, sub_mean, r).abs() / norm;
         (u, h)
     }
 
-    /// The signed distance from `r` to plane `q` measured from the vertices `on` it: n_q · (r − mean(on)).
+    /// The signed distance from `r` to plane `q` measured from the mean `on_mean` of vertices on it:
+    /// n_q · (r − on_mean).
     /// Differences of nearby coordinates are exact in floats, so this keeps its relative accuracy in a box
     /// far from the origin, where n_q·r + b_q cancels catastrophically (issue 9: volumes of a box moved to
     /// 1e8 were off by 1e-8).
-    fn offset_from(&self, q: u32, on: &VertexSet, r: &[f64]) -> f64 {
-        let c = self.mean(on);
+    fn offset_from(&self, q: u32, on_mean: &[f64], r: &[f64]) -> f64 {
         self.planes
             .normal(q)
             .iter()
-            .zip(r.iter().zip(&c))
+            .zip(r.iter().zip(on_mean))
             .map(|(n, (a, b))| n * (a - b))
             .sum()
     }
@@ -368,10 +367,12 @@ impl CellContext<'_> {
     }
 
     /// (k-volume, centroid) of the k-face `face` whose normal space has the orthonormal basis
-    /// `basis` (row-major, d − k rows). When `ridges` is given, its (k−1)-faces are reported there.
+    /// `basis` (row-major, d − k rows) and vertex mean `mean` (which the parent face computed for its height
+    /// already). When `ridges` is given, its (k−1)-faces are reported there.
     fn measure_face(
         &self,
         face: &VertexSet,
+        mean: Vector,
         k: usize,
         basis: &mut Vec<f64>,
         mut ridges: Option<&mut SubfaceSink>,
@@ -403,14 +404,15 @@ impl CellContext<'_> {
         if memoize && let Some(known) = self.memo.borrow().get(face) {
             return known.clone();
         }
-        let r = self.mean(face);
+        let r = mean;
         let mut volume = 0.0;
         let mut moment: Vector = smallvec::smallvec![0.0; r.len()];
         for sub in self.subfaces(face, k) {
-            let (u, h) = self.height(&sub, basis, &r);
+            let sub_mean = self.mean(&sub.vertices);
+            let (u, h) = self.height(&sub, basis, &r, &sub_mean);
             let depth = basis.len();
             basis.extend_from_slice(&u);
-            let (sub_volume, sub_centroid) = self.measure_face(&sub.vertices, k - 1, basis, None);
+            let (sub_volume, sub_centroid) = self.measure_face(&sub.vertices, sub_mean, k - 1, basis, None);
             basis.truncate(depth);
             let pyramid = h * sub_volume / k as f64;
             volume += pyramid;
@@ -497,7 +499,8 @@ fn measure_in(ctx: &CellContext<'_>, pattern: Option<&[u64]>, with_ridges: bool)
     let mut found = Vec::new();
     for (index, facet) in ctx.subfaces(&all, d).into_iter().enumerate() {
         let q = facet.cutting_planes[0];
-        let signed = ctx.offset_from(q, &facet.vertices, &r);
+        let facet_mean = ctx.mean(&facet.vertices);
+        let signed = ctx.offset_from(q, &facet_mean, &r);
         let inside_positive = match (pattern, planes.bits(q).first()) {
             (Some(pattern), Some(&(j, flipped))) => crate::bits::pattern_bit(pattern, j as usize) != flipped,
             _ => signed > 0.0,
@@ -507,8 +510,13 @@ fn measure_in(ctx: &CellContext<'_>, pattern: Option<&[u64]>, with_ridges: bool)
         basis.clear();
         basis.extend_from_slice(&normal);
         let want_ridges = with_ridges && d >= 2;
-        let (area, facet_centroid) =
-            ctx.measure_face(&facet.vertices, d - 1, &mut basis, want_ridges.then_some(&mut found));
+        let (area, facet_centroid) = ctx.measure_face(
+            &facet.vertices,
+            facet_mean,
+            d - 1,
+            &mut basis,
+            want_ridges.then_some(&mut found),
+        );
         let pyramid = signed.abs() * area / d as f64;
         volume += pyramid;
         for (m, (c, rr)) in moment.iter_mut().zip(facet_centroid.iter().zip(&r)) {
