@@ -228,3 +228,36 @@ def test_area_bounds_hold_across_shards_on_degenerate_input(arr, eps, seed):
     assert sp.n_cells == whole.n_cells
     joined = sp._joined
     assert joined["area"].shape[0] == len(sp._cut_rows()["area"]) // 2
+
+
+def test_sharded_volume_sum_uses_the_core_allowance():
+    """The join checks the volume sum over all shards with the core's own allowance
+    (``_core.volume_sum_allowance``: 1e-9 + 64 eps reach * facet area / box volume), from the facet areas each
+    shard reports: on a box of aspect ratio 1e6 (where the allowance exceeds 1e-9) they add up to the whole
+    partition's, and a sum off by twice the allowance is refused while one off by half of it is accepted."""
+    rng = np.random.default_rng(7)
+    box = mg.Box([0.0, 0.0], [1024.0, 9.8e-4])
+    W = rng.standard_normal((6, 2)) * np.array([1e-3, 1.0])
+    through = rng.uniform(0, 1, (6, 2)) * (box.hi - box.lo)  # hyperplane k passes through point k
+    c = -np.einsum("kd,kd->k", W, through)
+    spec = ModelSpec("hyperplanes", (W,), (c,))
+    plan = grid_plan([0, 1], spec.n_bits)
+    options = {"ridges": False, "n_threads": 1}
+    whole = mg.partition_hyperplanes(W, c, box)
+    results = [run_shard(spec, box, s, list(shard), options, None) for s, shard in enumerate(plan.shards)]
+    metas = [r["meta"] for r in results]
+    assert sum(m["facet_area_sum"] for m in metas) == pytest.approx(whole._native.cell_facet_area_sum, rel=1e-12)
+    assert {m["local_reach"] for m in metas} == {whole._native.local_reach} == {1024.0}
+    allowed = _core.volume_sum_allowance(box.volume, whole._native.cell_facet_area_sum, 1024.0)
+    assert allowed > 1e-9  # the aspect ratio widens it
+    tables = [r["tables"] for r in results]
+    ShardedPartition(spec, box, plan, metas, None, tables)._check_volume()
+    for factor, ok in [(0.5, True), (2.0, False)]:
+        shifted = [dict(m) for m in metas]
+        shifted[0]["volume"] += factor * allowed * box.volume - (sum(m["volume"] for m in metas) - box.volume)
+        sp = ShardedPartition(spec, box, plan, shifted, None, tables)
+        if ok:
+            sp._check_volume()
+        else:
+            with pytest.raises(mg.NumericalError, match="rounding explains"):
+                sp._check_volume()

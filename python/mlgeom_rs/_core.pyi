@@ -23,6 +23,7 @@ __all__ = [
     "partition_forest",
     "partition_hyperplanes",
     "partition_relu",
+    "volume_sum_allowance",
 ]
 
 __version__: str
@@ -111,6 +112,12 @@ class NativePartition:
     @property
     def exact(self) -> bool:
         """Whether every combinatorial decision was certified with exact arithmetic (`exact=True`)."""
+    @property
+    def local_reach(self) -> float:
+        """The largest |coordinate| of the box in the local coordinates the cells were computed in."""
+    @property
+    def cell_facet_area_sum(self) -> float:
+        """Σ over cells of their facets' areas (a facet between two cells counts twice)."""
     @property
     def snapped(self) -> int:
         """Float mode: decisions the tolerance snapped that exact arithmetic contradicts (see `Partition.snapped`)."""
@@ -237,4 +244,10 @@ def ollivier_ricci_csr(
     Measures are GraphRicciCurvature's (alpha, base, exp_power) unless self_mass (per node) and
     nbr_mass (per stored entry) are given. Returns (curvature per entry, curvature per node).
     Ctrl-C raises KeyboardInterrupt; ``progress(n_edges_done)`` is called about every 50 ms.
+    """
+
+def volume_sum_allowance(box_volume: float, facet_area_sum: float, reach: float, /) -> float:
+    """The relative volume-sum error the core accepts (``mlgeom_core::measure::volume_sum_allowance``).
+
+    1e-9 + 64 eps reach facet_area_sum / box_volume (facets counted once per cell; reach in local coordinates).
     """

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from ..box import Box
 from ..exceptions import InvalidInputError, NumericalError
 from ..partition import warn_snapped_count
@@ -34,9 +35,6 @@ from .shardwork import TABLE_NAMES, run_shard, shard_dir
 __all__ = ["ShardedPartition", "partition_on_cluster"]
 
 MANIFEST = "_manifest.json"
-#: Relative error of the volume sum over all shards accepted as rounding: 1e-9, as in the core
-#: (``measure.rs::VOLUME_SUM_TOLERANCE``; this was 1e-8 after the core had moved to 1e-9).
-VOLUME_SUM_TOLERANCE = 1e-9
 
 
 def _n_workers(client: Any) -> int:
@@ -220,11 +218,17 @@ class ShardedPartition:
         return int(sum(m.get("snapped", 0) for m in self._metas))
 
     def _check_volume(self) -> None:
+        """The volumes of all shards add up to the box's, to the rounding their vertices explain: the core's own
+        allowance (``_core.volume_sum_allowance``) over every shard's facet areas."""
         total, box_volume = self.total_volume, self._box.volume
-        if abs(total - box_volume) > VOLUME_SUM_TOLERANCE * box_volume:
+        facet_area_sum = sum(m.get("facet_area_sum", 0.0) for m in self._metas)  # absent: shards of an older version
+        reach = max((m.get("local_reach", 0.0) for m in self._metas), default=0.0)
+        allowed = _core.volume_sum_allowance(box_volume, facet_area_sum, reach)
+        if not abs(total - box_volume) <= allowed * box_volume:
             raise NumericalError(
-                f"the shards' volumes add up to {total} instead of the box volume {box_volume}; the input is too "
-                "close to degenerate for the tolerance (perturb it)"
+                f"the shards' volumes add up to {total} instead of the box volume {box_volume} (relative error "
+                f"{abs(total - box_volume) / box_volume:.1e}, more than the {allowed:.1e} rounding explains); the "
+                "input is too close to degenerate for the tolerance: pass exact=True or perturb it"
             )
 
     # -- tables ----------------------------------------------------------------------------

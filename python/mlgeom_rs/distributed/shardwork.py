@@ -82,7 +82,14 @@ def _tables(
         rkeys = native.ridge_keys()
         ridges = ridges.append_column("key_hi", pa.array(rkeys[:, 0])).append_column("key_lo", pa.array(rkeys[:, 1]))
         tables["ridges"] = ridges
-    return tables, {"snapped": int(native.snapped), "tolerance": float(native.tolerance)}
+    audit = {
+        "snapped": int(native.snapped),
+        "tolerance": float(native.tolerance),
+        # What the volume sum over all shards may be off by (``_core.volume_sum_allowance``).
+        "facet_area_sum": float(native.cell_facet_area_sum),
+        "local_reach": float(native.local_reach),
+    }
+    return tables, audit
 
 
 def run_shard(

@@ -379,6 +379,27 @@ impl Partition {
         })
     }
 
+    /// The largest |coordinate| of the box in the local coordinates the cells were computed in (the `reach`
+    /// of [`volume_sum_allowance`]: vertices carry rounding relative to it).
+    pub fn local_reach(&self) -> f64 {
+        let origin = self.origin.iter().chain(&self.origin);
+        self.lo
+            .iter()
+            .chain(&self.hi)
+            .zip(origin)
+            .fold(0.0f64, |a, (v, c)| a.max((v - c).abs()))
+    }
+
+    /// Σ over cells of their facets' areas: a facet between two cells counts twice, one on the box or on a
+    /// shard's boundary once (the `facet_area_sum` of [`volume_sum_allowance`]).
+    pub fn cell_facet_area_sum(&self) -> f64 {
+        self.facet_cells
+            .iter()
+            .zip(&self.facet_areas)
+            .map(|(cells, area)| area * cells.iter().filter(|&&c| c != NO_CELL).count() as f64)
+            .sum()
+    }
+
     pub fn dim(&self) -> usize {
         self.lo.len()
     }

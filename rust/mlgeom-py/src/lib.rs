@@ -17,7 +17,9 @@ mod _core {
     #[pymodule_export]
     use crate::datacells::{NativeDataCells, certify_facets, data_cells, data_cells_from_parts};
     #[pymodule_export]
-    use crate::partition::{NativePartition, closure_allowance, partition_hyperplanes, partition_relu};
+    use crate::partition::{
+        NativePartition, closure_allowance, partition_hyperplanes, partition_relu, volume_sum_allowance,
+    };
 
     #[allow(non_upper_case_globals)]
     #[pymodule_export]

@@ -152,6 +152,16 @@ pub fn closure_allowance(d: usize, volume: f64, total_area: f64, defect_low: f64
     mlgeom_core::measure::closure_allowance(d, volume, total_area, (defect_low, defect_high), reach)
 }
 
+/// The relative error of the volume sum that the core accepts for cells of the box of volume `box_volume` whose
+/// facets (counted once per cell) have total area `facet_area_sum`, in a box whose largest local coordinate is
+/// `reach`: `mlgeom_core::measure::volume_sum_allowance`, exposed so that the sharded join checks the sum over all
+/// shards with the core's own formula.
+#[pyfunction]
+#[pyo3(signature = (box_volume, facet_area_sum, reach, /))]
+pub fn volume_sum_allowance(box_volume: f64, facet_area_sum: f64, reach: f64) -> f64 {
+    mlgeom_core::measure::volume_sum_allowance(box_volume, facet_area_sum, reach)
+}
+
 /// Partition the box [lo, hi] into the activation regions of a ReLU network (see `mlgeom_rs.partition_relu`).
 ///
 /// `weights[l]` is `(out, in)` (torch layout) and `biases[l]` is `(out,)`. Every layer but the last is
@@ -255,6 +265,18 @@ impl NativePartition {
     #[getter]
     fn exact(&self) -> bool {
         self.inner.exact
+    }
+
+    /// The largest |coordinate| of the box in the local coordinates the cells were computed in.
+    #[getter]
+    fn local_reach(&self) -> f64 {
+        self.inner.local_reach()
+    }
+
+    /// Σ over cells of their facets' areas (a facet between two cells counts twice).
+    #[getter]
+    fn cell_facet_area_sum(&self) -> f64 {
+        self.inner.cell_facet_area_sum()
     }
 
     /// Float mode: decisions the tolerance snapped that exact arithmetic contradicts (see `Partition.snapped`).
