@@ -293,21 +293,12 @@ pub fn invariants(p: &Partition, input: &Input, defects: &mut Defects, exact: bo
     // The core measures in the box's local coordinates (x − origin, mlgeom_core::centred), whose reach is at most
     // two widths per axis: vertices carry rounding relative to the box wherever it lies. Reported points are in
     // input coordinates, rounded to ulp(largest input coordinate): `resolution` below.
-    let local_reach = (0..d).fold(0.0f64, |a, k| {
-        a.max((input.lo[k] - p.origin[k]).abs())
-            .max((input.hi[k] - p.origin[k]).abs())
-    });
+    let local_reach = p.local_reach();
     let reach = input.lo.iter().chain(&input.hi).fold(0.0f64, |a, v| a.max(v.abs()));
     let min_width = (0..d).map(|k| input.hi[k] - input.lo[k]).fold(f64::INFINITY, f64::min);
     // the core's own bound (`measure::volume_sum_allowance`): 1e-9 plus 64 ulp of the local reach times the cells'
     // facet area (each interior facet from both sides), relative to the box volume
-    let facet_area_sum: f64 = p
-        .facet_cells
-        .iter()
-        .zip(&p.facet_areas)
-        .map(|(cells, a)| if cells[1] == NO_CELL { *a } else { 2.0 * a })
-        .sum();
-    let volume_tol = volume_sum_allowance(box_volume, facet_area_sum, local_reach);
+    let volume_tol = volume_sum_allowance(box_volume, p.cell_facet_area_sum(), local_reach);
     if (total - box_volume).abs() > volume_tol * box_volume {
         return Err(format!(
             "volumes add up to {total}, box volume {box_volume} (relative {:.2e}, allowed {volume_tol:.2e})",

@@ -42,6 +42,11 @@ impl Frame {
         }
     }
 
+    /// The largest |coordinate| of the local box: the scale of the rounding its vertices carry.
+    pub fn reach(&self) -> f64 {
+        self.lo.iter().chain(&self.hi).fold(0.0f64, |a, v| a.max(v.abs()))
+    }
+
     /// Whether local and input coordinates coincide (c = 0).
     pub fn is_identity(&self) -> bool {
         self.origin.iter().all(|&c| c == 0.0)

@@ -506,12 +506,7 @@ fn check_consistency<M: Model>(model: &M, buf: &CellBuffer, sharded: bool) -> Re
     } else {
         (total - box_volume).abs() / box_volume
     };
-    let reach = model
-        .lo()
-        .iter()
-        .chain(model.hi())
-        .fold(0.0, |a: f64, v| a.max(v.abs()));
-    let allowed = volume_sum_allowance(box_volume, buf.facet_areas.iter().sum(), reach);
+    let allowed = volume_sum_allowance(box_volume, buf.facet_areas.iter().sum(), model.frame().reach());
     if model.exact() {
         if relative.is_nan() || relative > allowed {
             return Err(GeomError::Numerical(format!(

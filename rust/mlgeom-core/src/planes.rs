@@ -63,12 +63,19 @@ impl PlaneTable {
     pub fn track_raw(&mut self) {
         self.tracks_raw = true;
         for i in 0..self.offsets.len() {
-            self.raw
-                .extend_from_slice(&self.normals[i * self.dim..(i + 1) * self.dim]);
-            self.raw.push(self.offsets[i]);
-            self.raw_err.push(RowError::default());
-            self.exact.push(OnceLock::new());
+            let (normal, offset) = (&self.normals[i * self.dim..(i + 1) * self.dim], self.offsets[i]);
+            self.raw.extend_from_slice(normal);
+            self.raw.push(offset);
+            self.record_raw_rest(RowError::default(), None);
         }
+    }
+
+    /// Completes the raw arrays for a plane whose coefficients were just appended to `raw`: their error bound
+    /// and (if known) its exact row.
+    fn record_raw_rest(&mut self, err: RowError, exact: Option<Vec<BigInt>>) {
+        debug_assert!(self.tracks_raw && self.raw.len() == (self.raw_err.len() + 1) * (self.dim + 1));
+        self.raw_err.push(err);
+        self.exact.push(exact.map_or_else(OnceLock::new, OnceLock::from));
     }
 
     /// The exact rows of the planes pushed from now on come from `source` (the next plane is its row 0).
@@ -106,10 +113,9 @@ impl PlaneTable {
         exact: Option<Vec<BigInt>>,
         bits: &[(u32, bool)],
     ) -> u32 {
-        debug_assert!(self.tracks_raw && raw.len() == self.dim + 1);
+        debug_assert_eq!(raw.len(), self.dim + 1);
         self.raw.extend_from_slice(raw);
-        self.raw_err.push(err);
-        self.exact.push(exact.map_or_else(OnceLock::new, OnceLock::from));
+        self.record_raw_rest(err, exact);
         self.push_unit(normal, offset, bits)
     }
 
@@ -165,8 +171,7 @@ impl PlaneTable {
         if self.tracks_raw {
             self.raw.extend_from_slice(normal);
             self.raw.push(offset);
-            self.raw_err.push(RowError::default());
-            self.exact.push(OnceLock::new());
+            self.record_raw_rest(RowError::default(), None);
         }
         self.push_unit(normal, offset, bits)
     }

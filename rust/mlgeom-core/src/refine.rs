@@ -110,8 +110,6 @@ pub struct CellBuffer {
     pub ridge_volumes: Vec<f64>,
     /// Key of the (d−2)-face the ridge lies on (shared by all cells around it).
     pub ridge_keys: Vec<u128>,
-    /// Largest facet-closure residual of any cell (see [`crate::measure::CellGeometry`]).
-    pub max_closure_residual: f64,
     /// The cell whose closure residual exceeds its allowance most (relative to it).
     pub worst_closure: ClosureReport,
     /// Per cell: a bound on the error of each of its facet areas, ρ · Σ_F area_F with ρ its closure
@@ -195,7 +193,6 @@ impl CellBuffer {
             ..Self::default()
         };
         for part in parts {
-            out.max_closure_residual = out.max_closure_residual.max(part.max_closure_residual);
             out.worst_closure.keep_worse(part.worst_closure);
             out.snapped += part.snapped;
         }
@@ -465,7 +462,6 @@ impl<M: Model> Context<'_, M> {
         let geometry = measure_oriented_cell(poly, planes, Some(pattern), self.opts.ridges);
         let box_faces = 2 * self.dim as u32;
         let cells = &mut out.cells;
-        cells.max_closure_residual = cells.max_closure_residual.max(geometry.closure_residual);
         let allowed = geometry.closure_allowance(self.reach);
         let excess = geometry.closure_residual / allowed;
         let excess = if excess.is_nan() { f64::INFINITY } else { excess };
@@ -568,11 +564,7 @@ pub fn refine<M: Model>(model: &M, opts: RefineOptions<'_>) -> Result<Refinement
         opts,
         dim,
         tol: model.tol(),
-        reach: model
-            .lo()
-            .iter()
-            .chain(model.hi())
-            .fold(0.0, |a: f64, v| a.max(v.abs())),
+        reach: model.frame().reach(),
         pred: Predicates {
             tol: model.tol(),
             exact: model.exact(),
